@@ -1,0 +1,338 @@
+//! Where the provisioner's configuration comes from, and how long it is trusted.
+//!
+//! The Lambda (and `provisioner serve`) is told *where* its configuration lives through environment variables
+//! set by Terraform; the values themselves are read from AWS and cached for a short time, so a rotated secret
+//! or a changed cluster is picked up without a redeploy:
+//!
+//! | variable | meaning |
+//! | --- | --- |
+//! | `PROVISIONER_SECRET_ID` | Secrets Manager secret (name or ARN) holding the shared secret |
+//! | `PROVISIONER_CLUSTER_CONFIG_PARAMETER` | SSM parameter holding the cluster configuration (JSON, see [`ClusterConfig`]) |
+//! | `PROVISIONER_WORKER_IMAGE` | worker image reference (`repo@sha256:…` or `repo:tag`) |
+//! | `PROVISIONER_CONFIG_TTL_SECONDS` | optional, how long loaded configuration is reused (default 60) |
+//! | `PROVISIONER_LOG_FORMAT` | optional, `json` (default on Lambda) or `text` |
+//!
+//! The usual AWS SDK variables (`AWS_REGION`, `AWS_ENDPOINT_URL`, credentials) apply as well.
+
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+pub const ENV_SECRET_ID: &str = "PROVISIONER_SECRET_ID";
+pub const ENV_CLUSTER_CONFIG_PARAMETER: &str = "PROVISIONER_CLUSTER_CONFIG_PARAMETER";
+pub const ENV_WORKER_IMAGE: &str = "PROVISIONER_WORKER_IMAGE";
+pub const ENV_CONFIG_TTL_SECONDS: &str = "PROVISIONER_CONFIG_TTL_SECONDS";
+pub const ENV_LOG_FORMAT: &str = "PROVISIONER_LOG_FORMAT";
+
+const DEFAULT_TTL: Duration = Duration::from_secs(60);
+/// A signature that matches no cached secret triggers one early reload, at most this often, so the first
+/// request signed with a freshly rotated secret is not refused.
+const MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Where to find the configuration: read once from the environment at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub secret_id: String,
+    pub cluster_config_parameter: String,
+    pub worker_image: String,
+    pub ttl: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("provisioner is misconfigured: environment variable {0} is not set")]
+    MissingEnv(&'static str),
+    #[error("provisioner is misconfigured: {0}")]
+    Invalid(String),
+    #[error("could not load configuration from AWS: {0}")]
+    Aws(String),
+}
+
+impl Settings {
+    /// Reads the settings through `var` (so tests need not touch the process environment).
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let required = |name: &'static str| {
+            var(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::MissingEnv(name))
+        };
+        let ttl = match var(ENV_CONFIG_TTL_SECONDS) {
+            None => DEFAULT_TTL,
+            Some(v) => Duration::from_secs(v.trim().parse::<u64>().map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "{ENV_CONFIG_TTL_SECONDS} must be a whole number of seconds, got {v:?}"
+                ))
+            })?),
+        };
+        Ok(Settings {
+            secret_id: required(ENV_SECRET_ID)?,
+            cluster_config_parameter: required(ENV_CLUSTER_CONFIG_PARAMETER)?,
+            worker_image: required(ENV_WORKER_IMAGE)?,
+            ttl,
+        })
+    }
+}
+
+/// The non-secret cluster configuration Terraform writes to SSM as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    pub cluster_arn: String,
+    /// Task definition families are `<prefix>-<hash>`; IAM allows RunTask only on that prefix.
+    pub task_family_prefix: String,
+    pub task_role_arn: String,
+    pub execution_role_arn: String,
+    pub log_group: String,
+    pub log_region: String,
+    #[serde(default)]
+    pub capacity_provider: Option<String>,
+    #[serde(default = "default_cpu")]
+    pub worker_cpu: i32,
+    #[serde(default = "default_memory")]
+    pub worker_memory_reservation: i32,
+}
+
+fn default_cpu() -> i32 {
+    256
+}
+fn default_memory() -> i32 {
+    256
+}
+
+impl ClusterConfig {
+    pub fn parse(json: &str) -> Result<ClusterConfig, ConfigError> {
+        serde_json::from_str(json)
+            .map_err(|e| ConfigError::Invalid(format!("cluster configuration parameter: {e}")))
+    }
+}
+
+/// The shared secret(s) a signature may be made with: the current one first, then the previous one while a
+/// rotation is in progress. `Debug` never shows them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SharedSecrets(Vec<String>);
+
+impl std::fmt::Debug for SharedSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedSecrets(<{} redacted>)", self.0.len())
+    }
+}
+
+/// The secret's value as our tool writes it: `{"current": "...", "previous": "..."}`. A plain string (a
+/// secret set by hand) is taken as the current secret.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretDocument {
+    current: String,
+    #[serde(default)]
+    previous: Option<String>,
+}
+
+impl SharedSecrets {
+    pub fn parse(value: &str) -> Result<SharedSecrets, ConfigError> {
+        let mut secrets = match serde_json::from_str::<SecretDocument>(value) {
+            Ok(doc) => std::iter::once(doc.current).chain(doc.previous).collect(),
+            Err(_) if value.trim_start().starts_with('{') => {
+                // Never quote the value: it is the secret.
+                return Err(ConfigError::Invalid(
+                    "the shared secret is JSON but not {\"current\": ..., \"previous\": ...}"
+                        .into(),
+                ));
+            }
+            Err(_) => vec![value.to_string()],
+        };
+        secrets.retain(|s| !s.is_empty());
+        if secrets.is_empty() {
+            return Err(ConfigError::Invalid("the shared secret is empty".into()));
+        }
+        Ok(SharedSecrets(secrets))
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
+    /// The value Control Room should be configured with.
+    pub fn current(&self) -> &str {
+        &self.0[0]
+    }
+
+    /// The document to store in Secrets Manager for these secrets.
+    pub fn to_document(current: &str, previous: Option<&str>) -> String {
+        let mut doc = serde_json::json!({ "current": current });
+        if let Some(p) = previous {
+            doc["previous"] = serde_json::Value::String(p.to_string());
+        }
+        doc.to_string()
+    }
+}
+
+/// Everything a request needs from AWS-held configuration.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub secrets: SharedSecrets,
+    pub cluster: ClusterConfig,
+}
+
+/// Loads [`Loaded`] from Secrets Manager and SSM and caches it for the settings' TTL.
+pub struct ConfigStore {
+    settings: Settings,
+    secrets_manager: aws_sdk_secretsmanager::Client,
+    ssm: aws_sdk_ssm::Client,
+    cache: Mutex<Option<(Instant, Arc<Loaded>)>>,
+}
+
+impl ConfigStore {
+    pub fn new(settings: Settings, sdk: &aws_config::SdkConfig) -> ConfigStore {
+        ConfigStore {
+            settings,
+            secrets_manager: aws_sdk_secretsmanager::Client::new(sdk),
+            ssm: aws_sdk_ssm::Client::new(sdk),
+            cache: Mutex::new(None),
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The configuration, from the cache while it is fresh.
+    pub async fn get(&self) -> Result<Arc<Loaded>, ConfigError> {
+        let mut cache = self.cache.lock().await;
+        if let Some((at, loaded)) = cache.as_ref() {
+            if at.elapsed() < self.settings.ttl {
+                return Ok(loaded.clone());
+            }
+        }
+        let loaded = Arc::new(self.load().await?);
+        *cache = Some((Instant::now(), loaded.clone()));
+        Ok(loaded)
+    }
+
+    /// Reloads now unless the cache is younger than a few seconds; returns the fresh configuration, or
+    /// `None` when it was too recent to reload (so the caller's answer stands).
+    pub async fn reload_if_stale(&self) -> Result<Option<Arc<Loaded>>, ConfigError> {
+        let mut cache = self.cache.lock().await;
+        if let Some((at, _)) = cache.as_ref() {
+            if at.elapsed() < MIN_RELOAD_INTERVAL {
+                return Ok(None);
+            }
+        }
+        let loaded = Arc::new(self.load().await?);
+        *cache = Some((Instant::now(), loaded.clone()));
+        Ok(Some(loaded))
+    }
+
+    async fn load(&self) -> Result<Loaded, ConfigError> {
+        let secret = self
+            .secrets_manager
+            .get_secret_value()
+            .secret_id(&self.settings.secret_id)
+            .send();
+        let parameter = self
+            .ssm
+            .get_parameter()
+            .name(&self.settings.cluster_config_parameter)
+            .send();
+        let (secret, parameter) = tokio::join!(secret, parameter);
+        let secret = secret.map_err(|e| {
+            ConfigError::Aws(format!(
+                "reading secret {}: {}",
+                self.settings.secret_id,
+                crate::aws_error::describe(&e)
+            ))
+        })?;
+        let parameter = parameter.map_err(|e| {
+            ConfigError::Aws(format!(
+                "reading parameter {}: {}",
+                self.settings.cluster_config_parameter,
+                crate::aws_error::describe(&e)
+            ))
+        })?;
+        let secrets = SharedSecrets::parse(secret.secret_string().ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "secret {} has no value yet: run `cargo xtask secret init`",
+                self.settings.secret_id
+            ))
+        })?)?;
+        let cluster = ClusterConfig::parse(
+            parameter
+                .parameter()
+                .and_then(|p| p.value())
+                .unwrap_or_default(),
+        )?;
+        Ok(Loaded { secrets, cluster })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn settings_name_the_missing_variable() {
+        let all = [
+            (ENV_SECRET_ID, "s"),
+            (ENV_CLUSTER_CONFIG_PARAMETER, "/p"),
+            (ENV_WORKER_IMAGE, "img:1"),
+        ];
+        assert_eq!(Settings::from_env(env(&all)).unwrap().ttl, DEFAULT_TTL);
+        for skip in 0..all.len() {
+            let partial: Vec<_> = all
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, p)| *p)
+                .collect();
+            assert_eq!(
+                Settings::from_env(env(&partial)),
+                Err(ConfigError::MissingEnv(all[skip].0))
+            );
+        }
+        let mut bad_ttl = all.to_vec();
+        bad_ttl.push((ENV_CONFIG_TTL_SECONDS, "soon"));
+        assert!(matches!(
+            Settings::from_env(env(&bad_ttl)),
+            Err(ConfigError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn secrets_parse_plain_and_rotating_documents() {
+        assert_eq!(SharedSecrets::parse("abc").unwrap().as_slice(), ["abc"]);
+        let doc = SharedSecrets::to_document("new", Some("old"));
+        assert_eq!(
+            SharedSecrets::parse(&doc).unwrap().as_slice(),
+            ["new", "old"]
+        );
+        assert_eq!(
+            SharedSecrets::parse(&SharedSecrets::to_document("only", None))
+                .unwrap()
+                .current(),
+            "only"
+        );
+        assert!(SharedSecrets::parse("").is_err());
+        let err = SharedSecrets::parse(r#"{"curent":"leaky-value"}"#).unwrap_err();
+        assert!(!err.to_string().contains("leaky-value"));
+        assert!(!format!("{:?}", SharedSecrets::parse("abc").unwrap()).contains("abc"));
+    }
+
+    #[test]
+    fn cluster_config_defaults_and_rejects_unknown_keys() {
+        let json = r#"{"cluster_arn":"arn:c","task_family_prefix":"x-worker","task_role_arn":"arn:t",
+            "execution_role_arn":"arn:e","log_group":"/g","log_region":"eu-west-1"}"#;
+        let c = ClusterConfig::parse(json).unwrap();
+        assert_eq!((c.worker_cpu, c.worker_memory_reservation), (256, 256));
+        assert!(ClusterConfig::parse(&json.replace("log_group", "log_grup")).is_err());
+        assert!(ClusterConfig::parse("not json").is_err());
+    }
+}

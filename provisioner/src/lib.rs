@@ -1,0 +1,18 @@
+//! The provisioner that Robocorp Control Room calls to start, stop and check on-demand workers: it verifies
+//! each HMAC-signed request and runs one ECS task per robot run.
+//!
+//! - [`protocol`]: pure signature check and command parsing (DESIGN.md §3);
+//! - [`config`]: where the shared secret and cluster configuration live (environment variables listed there);
+//! - [`launcher`]: the ECS side (task definition, RunTask/StopTask/ListTasks);
+//! - [`handler`]: the transport-independent request handler;
+//! - [`transport`]: the Lambda entry and the local `serve` HTTP server.
+
+pub mod aws_error;
+pub mod config;
+pub mod handler;
+pub mod launcher;
+pub mod logging;
+pub mod protocol;
+pub mod transport;
+
+pub use handler::{Provisioner, Reply};
