@@ -199,10 +199,10 @@ impl ConfigStore {
     /// The configuration, from the cache while it is fresh.
     pub async fn get(&self) -> Result<Arc<Loaded>, ConfigError> {
         let mut cache = self.cache.lock().await;
-        if let Some((at, loaded)) = cache.as_ref() {
-            if at.elapsed() < self.settings.ttl {
-                return Ok(loaded.clone());
-            }
+        if let Some((at, loaded)) = cache.as_ref()
+            && at.elapsed() < self.settings.ttl
+        {
+            return Ok(loaded.clone());
         }
         let loaded = Arc::new(self.load().await?);
         *cache = Some((Instant::now(), loaded.clone()));
@@ -213,10 +213,10 @@ impl ConfigStore {
     /// `None` when it was too recent to reload (so the caller's answer stands).
     pub async fn reload_if_stale(&self) -> Result<Option<Arc<Loaded>>, ConfigError> {
         let mut cache = self.cache.lock().await;
-        if let Some((at, _)) = cache.as_ref() {
-            if at.elapsed() < MIN_RELOAD_INTERVAL {
-                return Ok(None);
-            }
+        if let Some((at, _)) = cache.as_ref()
+            && at.elapsed() < MIN_RELOAD_INTERVAL
+        {
+            return Ok(None);
         }
         let loaded = Arc::new(self.load().await?);
         *cache = Some((Instant::now(), loaded.clone()));

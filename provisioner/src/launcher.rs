@@ -6,9 +6,10 @@
 use crate::aws_error::describe;
 use crate::config::ClusterConfig;
 use crate::protocol::{Ids, StartRequest};
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::{
-    CapacityProviderStrategyItem, Compatibility, ContainerDefinition, ContainerOverride,
-    DesiredStatus, KeyValuePair, LogConfiguration, LogDriver, NetworkMode, Tag, TaskOverride,
+    CapacityProviderStrategyItem, ContainerDefinition, ContainerOverride, DesiredStatus,
+    KeyValuePair, LogConfiguration, LogDriver, NetworkMode, Tag, TaskOverride,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -115,7 +116,11 @@ pub enum LaunchError {
     NotPlaced(String),
 }
 
-fn aws_err<E: std::error::Error>(operation: &'static str) -> impl FnOnce(E) -> LaunchError {
+fn aws_err<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> LaunchError
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
     move |e| LaunchError::Aws {
         operation,
         message: describe(&e),
@@ -171,7 +176,7 @@ impl Launcher {
                 .and_then(|td| td.task_definition_arn())
                 .map(str::to_owned),
             // A service error means "no such family" here; transport failures are real failures.
-            Err(aws_sdk_ecs::error::SdkError::ServiceError(_)) => None,
+            Err(SdkError::ServiceError(_)) => None,
             Err(e) => return Err(aws_err("DescribeTaskDefinition")(e)),
         };
         let arn = match arn {
@@ -181,7 +186,8 @@ impl Launcher {
                 .register_task_definition()
                 .family(&spec.family)
                 .network_mode(NetworkMode::Bridge)
-                .requires_compatibilities(Compatibility::Ec2)
+                // No `requiresCompatibilities`: EC2 is the default, and declaring it would demand a hard
+                // memory limit, while workers get a soft reservation so a hungry browser is not OOM-killed.
                 .task_role_arn(&spec.task_role_arn)
                 .execution_role_arn(&spec.execution_role_arn)
                 .container_definitions(spec.container())

@@ -1,0 +1,14 @@
+output "repository_url" {
+  description = "URL of the ECR repository (registry/name)."
+  value       = aws_ecr_repository.this.repository_url
+}
+
+output "repository_arn" {
+  description = "ARN of the ECR repository."
+  value       = aws_ecr_repository.this.arn
+}
+
+output "repository_name" {
+  description = "Name of the ECR repository."
+  value       = aws_ecr_repository.this.name
+}

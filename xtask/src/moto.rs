@@ -1,0 +1,182 @@
+//! The embedded AWS emulator: moto's server mode, installed into a project virtualenv and started on a free
+//! loopback port.
+//!
+//! moto >= 5.2.5 is required: 5.2.1 sends container `cpu`/`memory` as numbers in RunTask responses, which the
+//! AWS SDK for Rust refuses to parse.
+
+use crate::paths;
+use crate::tools;
+use anyhow::{Context, Result, bail};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const MOTO_REQUIREMENT: &str = "moto[server]>=5.2.5";
+
+/// Where the project's virtualenv lives (`MOTO_VENV` overrides it).
+pub fn venv_dir() -> PathBuf {
+    std::env::var_os("MOTO_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| paths::target_dir().join("moto-venv"))
+}
+
+fn server_bin(venv: &Path) -> PathBuf {
+    venv.join("bin").join("moto_server")
+}
+
+/// The `moto_server` executable, installing moto into the project virtualenv first if needed. Safe to call
+/// from several processes at once (test binaries run in parallel): installation happens under a file lock,
+/// and a marker file says it completed.
+pub fn ensure_installed() -> Result<PathBuf> {
+    let venv = venv_dir();
+    let bin = server_bin(&venv);
+    let marker = venv.join(".installed");
+    if marker.exists() {
+        return Ok(bin);
+    }
+    let parent = venv.parent().context("virtualenv path has no parent")?;
+    std::fs::create_dir_all(parent)?;
+    let lock = std::fs::File::create(parent.join(".moto-venv.lock"))?;
+    lock.lock().context("locking the moto virtualenv")?;
+    if marker.exists() {
+        return Ok(bin);
+    }
+    let python = tools::require_python()?;
+    let _ = std::fs::remove_dir_all(&venv);
+    eprintln!(
+        "installing {MOTO_REQUIREMENT} into {} (first run only)…",
+        venv.display()
+    );
+    run_checked(
+        Command::new(&python).arg("-m").arg("venv").arg(&venv),
+        "create a Python virtualenv (Debian/Ubuntu: apt-get install python3-venv)",
+    )?;
+    run_checked(
+        Command::new(venv.join("bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .arg(MOTO_REQUIREMENT),
+        "install moto from PyPI (is the package index reachable?)",
+    )?;
+    if !bin.exists() {
+        bail!("moto was installed but {} is missing", bin.display());
+    }
+    std::fs::write(&marker, MOTO_REQUIREMENT)?;
+    Ok(bin)
+}
+
+fn run_checked(cmd: &mut Command, what: &str) -> Result<()> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("could not {what}"))?;
+    if !out.status.success() {
+        bail!(
+            "could not {what}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released for the child to take).
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A running `moto_server`. Dropping it kills the process unless [`MotoServer::detach`] was called.
+pub struct MotoServer {
+    child: Option<Child>,
+    pub pid: u32,
+    pub port: u16,
+}
+
+pub struct StartOptions<'a> {
+    /// Where the server's output goes (a file, so a failing start can be diagnosed).
+    pub log_file: &'a Path,
+    /// Start in its own process group, so it outlives the caller (for `local up --detach`).
+    pub detached: bool,
+}
+
+impl MotoServer {
+    pub fn start(opts: StartOptions<'_>) -> Result<MotoServer> {
+        let bin = ensure_installed()?;
+        let port = free_port()?;
+        let log = std::fs::File::create(opts.log_file)
+            .with_context(|| format!("creating {}", opts.log_file.display()))?;
+        let mut cmd = Command::new(&bin);
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        if opts.detached {
+            use std::os::unix::process::CommandExt;
+            cmd.process_group(0);
+        }
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let mut server = MotoServer {
+            pid: child.id(),
+            child: Some(child),
+            port,
+        };
+        server.wait_ready(Duration::from_secs(60), opts.log_file)?;
+        Ok(server)
+    }
+
+    fn wait_ready(&mut self, timeout: Duration, log: &Path) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                bail!(
+                    "moto_server exited during start-up ({status}); its log:\n{}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!("moto_server did not accept connections on {addr} within {timeout:?}")
+    }
+
+    pub fn endpoint_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Leaves the server running after this value is dropped (its PID is recorded by the caller).
+    pub fn detach(mut self) -> u32 {
+        self.child.take();
+        self.pid
+    }
+
+    /// Clears every resource (`POST /moto-api/reset`).
+    pub fn reset(&self) -> Result<()> {
+        ureq::post(&format!("{}/moto-api/reset", self.endpoint_url()))
+            .send_empty()
+            .context("resetting moto")?;
+        Ok(())
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
