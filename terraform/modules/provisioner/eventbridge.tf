@@ -70,17 +70,23 @@ resource "aws_lambda_permission" "events" {
 # Dead-letter queue for events that could not be delivered and for failed
 # asynchronous invocations. SSE-SQS: EventBridge cannot use the AWS-managed
 # aws/sqs KMS key for DLQs.
+#
+# The policy is set on the queue itself rather than with aws_sqs_queue_policy:
+# the provider waits ~25 s for SQS attributes to settle after each of those
+# resources, and one wait is enough.
 resource "aws_sqs_queue" "dlq" {
   name                      = "${local.function_name}-dlq"
   sqs_managed_sse_enabled   = true
   message_retention_seconds = 1209600
+  policy                    = data.aws_iam_policy_document.dlq.json
 }
 
 data "aws_iam_policy_document" "dlq" {
   statement {
-    sid       = "AllowWorkerRequestRuleDeadLetters"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dlq.arn]
+    sid     = "AllowWorkerRequestRuleDeadLetters"
+    actions = ["sqs:SendMessage"]
+    # The queue's own ARN, spelled out: the policy is an argument of the queue.
+    resources = ["arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.function_name}-dlq"]
     principals {
       type        = "Service"
       identifiers = ["events.amazonaws.com"]
@@ -93,7 +99,3 @@ data "aws_iam_policy_document" "dlq" {
   }
 }
 
-resource "aws_sqs_queue_policy" "dlq" {
-  queue_url = aws_sqs_queue.dlq.id
-  policy    = data.aws_iam_policy_document.dlq.json
-}
