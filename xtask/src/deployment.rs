@@ -28,28 +28,7 @@ impl Deployment {
     pub fn open(env_name: &str, build_artifact: bool) -> Result<Deployment> {
         let env = Environment::load(env_name)?;
         if env.is_local() {
-            let dir = local_stack::Options::default_dir();
-            let info = local_stack::read_info(&dir)?.with_context(|| {
-                format!(
-                    "environment {env_name:?} is the local stack, which is not running: start it with `cargo xtask local up --detach`"
-                )
-            })?;
-            let terraform = Terraform::new(
-                dir.join("terraform"),
-                &aws::emulator_env(&info.aws_endpoint_url, &info.region),
-                Some(dir.join("terraform.log")),
-            )?;
-            return Ok(Deployment {
-                target: Target::Emulator {
-                    endpoint: info.aws_endpoint_url.clone(),
-                    region: info.region.clone(),
-                },
-                vars: local_stack::terraform_var_args(&dir),
-                work_dir: dir,
-                terraform,
-                env,
-                local: Some(info),
-            });
+            return Self::open_local(env, &local_stack::Options::default_dir());
         }
         let work_dir = paths::target_dir().join("terraform").join(env_name);
         std::fs::create_dir_all(&work_dir)?;
@@ -101,6 +80,33 @@ impl Deployment {
             terraform,
             env,
             local: None,
+        })
+    }
+
+    /// The `local` environment whose stack lives in `dir` (the default one, or a test's own).
+    pub fn open_local(env: Environment, dir: &Path) -> Result<Deployment> {
+        let info = local_stack::read_info(dir)?.with_context(|| {
+            format!(
+                "environment {:?} is the local stack, which is not running in {}: start it with `cargo xtask local up --detach`",
+                env.name,
+                dir.display()
+            )
+        })?;
+        let terraform = Terraform::new(
+            dir.join("terraform"),
+            &aws::emulator_env(&info.aws_endpoint_url, &info.region),
+            Some(dir.join("terraform.log")),
+        )?;
+        Ok(Deployment {
+            target: Target::Emulator {
+                endpoint: info.aws_endpoint_url.clone(),
+                region: info.region.clone(),
+            },
+            vars: local_stack::terraform_var_args(dir),
+            work_dir: dir.to_path_buf(),
+            terraform,
+            env,
+            local: Some(info),
         })
     }
 
