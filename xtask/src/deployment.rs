@@ -34,7 +34,10 @@ impl Deployment {
         std::fs::create_dir_all(&work_dir)?;
         let zip = if build_artifact {
             let s = step("build the Lambda package");
-            let artifact = lambda_build::build(lambda_build::Libc::Gnu, None)?;
+            let artifact = lambda_build::build(
+                lambda_build::Libc::Gnu,
+                &lambda_build::BuildDirs::default_for_this_checkout(),
+            )?;
             s.done_with(&format!(
                 "{} ({} bytes, sha256 {})",
                 artifact.zip.display(),

@@ -39,27 +39,45 @@ pub struct Artifact {
     pub sha256_base64: String,
 }
 
-/// Builds the release binary and packages it. `target_dir` lets tests build into separate folders.
-pub fn build(libc: Libc, target_dir: Option<&Path>) -> Result<Artifact> {
-    let root = paths::workspace_root();
-    let target_dir = target_dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| paths::target_dir().join("lambda"));
+/// Where a build reads its sources and writes its output.
+pub struct BuildDirs {
+    /// The checkout to build (the folder holding the workspace `Cargo.toml`).
+    pub checkout: PathBuf,
+    /// Cargo's target folder for this build; the zip is written inside it.
+    pub target_dir: PathBuf,
+}
+
+impl BuildDirs {
+    /// This checkout, built into `target/lambda`.
+    pub fn default_for_this_checkout() -> BuildDirs {
+        BuildDirs {
+            checkout: paths::workspace_root(),
+            target_dir: paths::target_dir().join("lambda"),
+        }
+    }
+}
+
+/// Builds the release binary and packages it. Tests build other checkouts into other folders.
+pub fn build(libc: Libc, dirs: &BuildDirs) -> Result<Artifact> {
+    let root = dirs.checkout.as_path();
+    let target_dir = dirs.target_dir.as_path();
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
         .context("cannot locate CARGO_HOME")?;
     let remap = |from: &Path, to: &str| format!("{}={to}", from.display());
     let rustflags = format!(
-        "--remap-path-prefix={} --remap-path-prefix={} -C link-arg=-Wl,--build-id=none",
-        remap(&root, "/build"),
+        "--remap-path-prefix={} --remap-path-prefix={} --remap-path-prefix={} -C link-arg=-Wl,--build-id=none",
+        remap(root, "/build"),
         remap(&cargo_home, "/cargo"),
+        // Last, so it wins inside the checkout too: build scripts' OUT_DIR paths end up in panic messages.
+        remap(target_dir, "/target"),
     );
     let cflags = format!(
         "-ffile-prefix-map={} -ffile-prefix-map={} -ffile-prefix-map={}",
-        remap(&root, "/build"),
+        remap(root, "/build"),
         remap(&cargo_home, "/cargo"),
-        remap(&target_dir, "/target"),
+        remap(target_dir, "/target"),
     );
     let triple = libc.triple();
     if libc == Libc::Musl && crate::tools::which("musl-gcc").is_none() {
@@ -68,13 +86,13 @@ pub fn build(libc: Libc, target_dir: Option<&Path>) -> Result<Artifact> {
         );
     }
     let sh = Shell::new()?;
-    sh.change_dir(&root);
+    sh.change_dir(root);
     let cc_env = format!("CFLAGS_{}", triple.replace('-', "_"));
     cmd!(
         sh,
         "cargo build --release --locked -p provisioner --bin provisioner --target {triple}"
     )
-    .env("CARGO_TARGET_DIR", &target_dir)
+    .env("CARGO_TARGET_DIR", target_dir)
     .env("RUSTFLAGS", rustflags)
     .env(cc_env, cflags)
     .env("SOURCE_DATE_EPOCH", "0")
