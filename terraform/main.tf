@@ -80,4 +80,11 @@ module "provisioner" {
   control_room_rule_arns        = var.control_room_rule_arns
   event_maximum_retry_attempts  = var.event_maximum_retry_attempts
   event_maximum_age_seconds     = var.event_maximum_age_seconds
+
+  worker_default_lifetime_seconds = var.worker_default_lifetime_seconds
+  worker_max_lifetime_seconds     = var.worker_max_lifetime_seconds
+  pending_grace_seconds           = var.pending_grace_seconds
+  reaper_schedule_expression      = var.reaper_schedule_expression
+  alarm_actions                   = var.alarm_actions
+  start_failure_alarm_threshold   = var.start_failure_alarm_threshold
 }

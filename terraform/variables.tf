@@ -363,7 +363,7 @@ variable "lambda_async_dlq_enabled" {
 }
 
 variable "worker_image_tag" {
-  description = "Worker image version (semver tag in the ECR repository); used when worker_image_digest is empty."
+  description = "Worker image version (semver tag in the ECR repository); used when worker_image_digest is empty. Passed by cargo xtask from container/image.toml."
   type        = string
 
   validation {
@@ -435,5 +435,74 @@ variable "event_maximum_age_seconds" {
   validation {
     condition     = var.event_maximum_age_seconds >= 60 && var.event_maximum_age_seconds <= 86400 && floor(var.event_maximum_age_seconds) == var.event_maximum_age_seconds
     error_message = "event_maximum_age_seconds must be an integer between 60 and 86400."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Worker lifecycle and monitoring
+# ---------------------------------------------------------------------------
+variable "worker_default_lifetime_seconds" {
+  description = "Lifetime of a worker when Control Room gives no maxLifetimeSeconds; the reaper stops it afterwards."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.worker_default_lifetime_seconds >= 60 && floor(var.worker_default_lifetime_seconds) == var.worker_default_lifetime_seconds
+    error_message = "worker_default_lifetime_seconds must be a whole number of seconds, at least 60."
+  }
+}
+
+variable "worker_max_lifetime_seconds" {
+  description = "Longest lifetime granted to a worker, whatever Control Room asks (a day and a minute by default)."
+  type        = number
+  default     = 86460
+
+  validation {
+    condition     = var.worker_max_lifetime_seconds >= var.worker_default_lifetime_seconds && floor(var.worker_max_lifetime_seconds) == var.worker_max_lifetime_seconds
+    error_message = "worker_max_lifetime_seconds must be a whole number of seconds, at least worker_default_lifetime_seconds."
+  }
+}
+
+variable "pending_grace_seconds" {
+  description = "How long a worker task may wait for capacity (PROVISIONING/PENDING) before the reaper stops it."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.pending_grace_seconds >= 60 && floor(var.pending_grace_seconds) == var.pending_grace_seconds
+    error_message = "pending_grace_seconds must be a whole number of seconds, at least 60."
+  }
+}
+
+variable "reaper_schedule_expression" {
+  description = "How often the reaper runs (EventBridge schedule expression)."
+  type        = string
+  default     = "rate(5 minutes)"
+
+  validation {
+    condition     = can(regex("^(rate\\(.+\\)|cron\\(.+\\))$", var.reaper_schedule_expression))
+    error_message = "reaper_schedule_expression must be rate(...) or cron(...)."
+  }
+}
+
+variable "alarm_actions" {
+  description = "ARNs notified when the start-failure or dead-letter-queue alarm changes state (e.g. an SNS topic)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.alarm_actions : can(regex("^arn:aws[a-z-]*:", a))])
+    error_message = "alarm_actions must contain ARNs."
+  }
+}
+
+variable "start_failure_alarm_threshold" {
+  description = "Failed starts within 5 minutes that raise the start-failures alarm."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.start_failure_alarm_threshold >= 1 && floor(var.start_failure_alarm_threshold) == var.start_failure_alarm_threshold
+    error_message = "start_failure_alarm_threshold must be a positive whole number."
   }
 }

@@ -9,7 +9,11 @@
 //! | `PROVISIONER_SECRET_ID` | Secrets Manager secret (name or ARN) holding the shared secret |
 //! | `PROVISIONER_CLUSTER_CONFIG_PARAMETER` | SSM parameter holding the cluster configuration (JSON, see [`ClusterConfig`]) |
 //! | `PROVISIONER_WORKER_IMAGE` | worker image reference (`repo@sha256:…` or `repo:tag`) |
-//! | `PROVISIONER_CONFIG_TTL_SECONDS` | optional, how long loaded configuration is reused (default 60) |
+//! | `PROVISIONER_CONFIG_TTL_SECONDS` | optional, how long loaded configuration is reused (default 60); a retired secret stops being accepted within this time |
+//! | `PROVISIONER_DEFAULT_LIFETIME_SECONDS` | optional, a worker's lifetime when Control Room gives no `maxLifetimeSeconds` (default 86400) |
+//! | `PROVISIONER_MAX_LIFETIME_SECONDS` | optional, the longest lifetime granted whatever Control Room asks (default 86460) |
+//! | `PROVISIONER_PENDING_GRACE_SECONDS` | optional, how long a task may wait for capacity before the reaper stops it (default 900) |
+//! | `PROVISIONER_DEPLOYMENT` | optional, the deployment id: the `Deployment` dimension of the metrics |
 //! | `PROVISIONER_LOG_FORMAT` | optional, `json` (default on Lambda) or `text` |
 //!
 //! The usual AWS SDK variables (`AWS_REGION`, `AWS_ENDPOINT_URL`, credentials) apply as well.
@@ -24,11 +28,47 @@ pub const ENV_CLUSTER_CONFIG_PARAMETER: &str = "PROVISIONER_CLUSTER_CONFIG_PARAM
 pub const ENV_WORKER_IMAGE: &str = "PROVISIONER_WORKER_IMAGE";
 pub const ENV_CONFIG_TTL_SECONDS: &str = "PROVISIONER_CONFIG_TTL_SECONDS";
 pub const ENV_LOG_FORMAT: &str = "PROVISIONER_LOG_FORMAT";
+pub const ENV_DEFAULT_LIFETIME_SECONDS: &str = "PROVISIONER_DEFAULT_LIFETIME_SECONDS";
+pub const ENV_MAX_LIFETIME_SECONDS: &str = "PROVISIONER_MAX_LIFETIME_SECONDS";
+pub const ENV_PENDING_GRACE_SECONDS: &str = "PROVISIONER_PENDING_GRACE_SECONDS";
+pub const ENV_DEPLOYMENT: &str = "PROVISIONER_DEPLOYMENT";
 
 const DEFAULT_TTL: Duration = Duration::from_secs(60);
 /// A signature that matches no cached secret triggers one early reload, at most this often, so the first
-/// request signed with a freshly rotated secret is not refused.
-const MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
+/// request signed with a freshly rotated secret is not refused (and forged signatures cannot make us call
+/// Secrets Manager more than once a second).
+const MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long workers may live. Every task carries its deadline as a tag; the reaper stops it after that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LifetimePolicy {
+    /// When Control Room gives no `maxLifetimeSeconds`.
+    pub default_seconds: u64,
+    /// The most granted, whatever Control Room asks.
+    pub max_seconds: u64,
+}
+
+impl Default for LifetimePolicy {
+    /// A day, and at most a day and a minute (slack for start-up).
+    fn default() -> Self {
+        LifetimePolicy {
+            default_seconds: 24 * 3600,
+            max_seconds: 24 * 3600 + 60,
+        }
+    }
+}
+
+impl LifetimePolicy {
+    /// The lifetime granted to a run that asked for `requested` seconds (if anything).
+    pub fn grant(&self, requested: Option<u64>) -> u64 {
+        requested
+            .unwrap_or(self.default_seconds)
+            .min(self.max_seconds)
+    }
+}
+
+/// How long a task may sit in PROVISIONING/PENDING (waiting for capacity) before the reaper stops it.
+pub const DEFAULT_PENDING_GRACE: Duration = Duration::from_secs(15 * 60);
 
 /// Where to find the configuration: read once from the environment at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +77,10 @@ pub struct Settings {
     pub cluster_config_parameter: String,
     pub worker_image: String,
     pub ttl: Duration,
+    pub lifetimes: LifetimePolicy,
+    pub pending_grace: Duration,
+    /// The `Deployment` dimension of the metrics (empty: none given).
+    pub deployment: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,19 +101,38 @@ impl Settings {
                 .filter(|v| !v.trim().is_empty())
                 .ok_or(ConfigError::MissingEnv(name))
         };
-        let ttl = match var(ENV_CONFIG_TTL_SECONDS) {
-            None => DEFAULT_TTL,
-            Some(v) => Duration::from_secs(v.trim().parse::<u64>().map_err(|_| {
-                ConfigError::Invalid(format!(
-                    "{ENV_CONFIG_TTL_SECONDS} must be a whole number of seconds, got {v:?}"
-                ))
-            })?),
+        let seconds = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => v.trim().parse::<u64>().map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "{name} must be a whole number of seconds, got {v:?}"
+                    ))
+                }),
+            }
         };
+        let defaults = LifetimePolicy::default();
+        let lifetimes = LifetimePolicy {
+            default_seconds: seconds(ENV_DEFAULT_LIFETIME_SECONDS, defaults.default_seconds)?,
+            max_seconds: seconds(ENV_MAX_LIFETIME_SECONDS, defaults.max_seconds)?,
+        };
+        if lifetimes.default_seconds == 0 || lifetimes.max_seconds < lifetimes.default_seconds {
+            return Err(ConfigError::Invalid(format!(
+                "{ENV_DEFAULT_LIFETIME_SECONDS} must be at least 1 and at most {ENV_MAX_LIFETIME_SECONDS} ({} > {})",
+                lifetimes.default_seconds, lifetimes.max_seconds
+            )));
+        }
         Ok(Settings {
             secret_id: required(ENV_SECRET_ID)?,
             cluster_config_parameter: required(ENV_CLUSTER_CONFIG_PARAMETER)?,
             worker_image: required(ENV_WORKER_IMAGE)?,
-            ttl,
+            ttl: Duration::from_secs(seconds(ENV_CONFIG_TTL_SECONDS, DEFAULT_TTL.as_secs())?),
+            lifetimes,
+            pending_grace: Duration::from_secs(seconds(
+                ENV_PENDING_GRACE_SECONDS,
+                DEFAULT_PENDING_GRACE.as_secs(),
+            )?),
+            deployment: var(ENV_DEPLOYMENT).unwrap_or_default(),
         })
     }
 }
@@ -298,12 +361,44 @@ mod tests {
                 Err(ConfigError::MissingEnv(all[skip].0))
             );
         }
-        let mut bad_ttl = all.to_vec();
-        bad_ttl.push((ENV_CONFIG_TTL_SECONDS, "soon"));
-        assert!(matches!(
-            Settings::from_env(env(&bad_ttl)),
-            Err(ConfigError::Invalid(_))
-        ));
+        for (name, bad) in [
+            (ENV_CONFIG_TTL_SECONDS, "soon"),
+            (ENV_PENDING_GRACE_SECONDS, "-1"),
+            (ENV_DEFAULT_LIFETIME_SECONDS, "0"),
+            (ENV_MAX_LIFETIME_SECONDS, "60"), // below the default lifetime
+        ] {
+            let mut with_bad = all.to_vec();
+            with_bad.push((name, bad));
+            let err = Settings::from_env(env(&with_bad)).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn lifetimes_default_and_cap() {
+        let policy = LifetimePolicy {
+            default_seconds: 3600,
+            max_seconds: 7200,
+        };
+        assert_eq!(policy.grant(None), 3600);
+        assert_eq!(policy.grant(Some(60)), 60);
+        assert_eq!(policy.grant(Some(100_000)), 7200);
+        let mut custom = vec![
+            (ENV_SECRET_ID, "s"),
+            (ENV_CLUSTER_CONFIG_PARAMETER, "/p"),
+            (ENV_WORKER_IMAGE, "img:1"),
+        ];
+        custom.extend([
+            (ENV_DEFAULT_LIFETIME_SECONDS, "3600"),
+            (ENV_MAX_LIFETIME_SECONDS, "7200"),
+            (ENV_PENDING_GRACE_SECONDS, "30"),
+        ]);
+        let settings = Settings::from_env(env(&custom)).unwrap();
+        assert_eq!(settings.lifetimes, policy);
+        assert_eq!(settings.pending_grace, Duration::from_secs(30));
+        let defaults = Settings::from_env(env(&custom[..3])).unwrap();
+        assert_eq!(defaults.lifetimes, LifetimePolicy::default());
+        assert_eq!(defaults.pending_grace, DEFAULT_PENDING_GRACE);
     }
 
     #[test]

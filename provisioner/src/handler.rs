@@ -3,13 +3,16 @@
 
 use crate::config::{ConfigError, ConfigStore, Loaded, Settings};
 use crate::launcher::{LaunchError, Launcher, StartOutcome};
-use crate::protocol::{Command, MAX_BODY_BYTES, RawRequest, SignatureError, verify};
+use crate::metrics::{self, Metric};
+use crate::protocol::{
+    Command, MAX_BODY_BYTES, RawRequest, Refusal, SignatureError, admit, precheck,
+};
+use crate::reaper::{self, ReapReport};
 use serde_json::json;
 use std::sync::Arc;
 use tracing::{Instrument, error, info, info_span, warn};
 
-/// The only route Control Room calls.
-pub const WORKER_REQUEST_PATH: &str = "/worker-request";
+pub use crate::protocol::WORKER_REQUEST_PATH;
 
 /// An HTTP answer: a status and a JSON body. Identical whichever transport carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +65,22 @@ impl Reply {
             405,
             json!({"status": "METHOD_NOT_ALLOWED", "message": format!("{WORKER_REQUEST_PATH} accepts POST only")}),
         )
+    }
+
+    pub fn too_large(size: usize) -> Reply {
+        Reply::invalid(format!(
+            "request body is {size} bytes; at most {MAX_BODY_BYTES} are accepted"
+        ))
+    }
+
+    pub fn refused(refusal: Refusal) -> Reply {
+        match refusal {
+            Refusal::NotFound => Reply::not_found(),
+            Refusal::MethodNotAllowed => Reply::method_not_allowed(),
+            Refusal::TooLarge(size) => Reply::too_large(size),
+            Refusal::Forbidden(e) => Reply::forbidden(e),
+            Refusal::Invalid(e) => Reply::invalid(e),
+        }
     }
 }
 
@@ -121,6 +140,11 @@ impl Provisioner {
                 error!(status = reply.status, body = %reply.body, "request failed");
             } else if reply.status >= 400 {
                 warn!(status = reply.status, body = %reply.body, "request refused");
+                let metric = match reply.status {
+                    403 => Metric::RejectedSignatures,
+                    _ => Metric::InvalidRequests,
+                };
+                metrics::record(self.deployment(), metric, 1);
             } else {
                 info!(status = reply.status, "request done");
             }
@@ -130,30 +154,59 @@ impl Provisioner {
         .await
     }
 
+    /// The metrics' `Deployment` dimension.
+    fn deployment(&self) -> &str {
+        self.config
+            .as_ref()
+            .map(|store| store.settings().deployment.as_str())
+            .unwrap_or_default()
+    }
+
+    /// One reaper pass (see [`crate::reaper`]) over the configured cluster at `now_s`, logging each stop.
+    pub async fn reap(&self, now_s: u64) -> Result<ReapReport, String> {
+        let store = self.config.as_ref().map_err(|e| e.to_string())?;
+        let loaded = store.get().await.map_err(|e| e.to_string())?;
+        let report = reaper::reap(
+            self.launcher.ecs(),
+            &loaded.cluster.cluster_arn,
+            now_s,
+            store.settings().pending_grace,
+            false,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        for (task_arn, runtime_id, reason) in &report.stopped {
+            warn!(task_arn, runtime_id, reason, "reaped a worker");
+        }
+        for (task_arn, error) in &report.failed {
+            error!(task_arn, error, "could not reap a worker");
+        }
+        info!(
+            examined = report.examined,
+            stopped = report.stopped.len(),
+            failed = report.failed.len(),
+            "reaper pass done"
+        );
+        metrics::record(
+            self.deployment(),
+            Metric::WorkersReaped,
+            report.stopped.len() as u64,
+        );
+        Ok(report)
+    }
+
     async fn handle_inner(&self, req: &RawRequest<'_>, now_epoch_ms: i64) -> Reply {
-        if req.raw_path != WORKER_REQUEST_PATH {
-            return Reply::not_found();
-        }
-        if req.method != "POST" {
-            return Reply::method_not_allowed();
-        }
-        if req.body.len() > MAX_BODY_BYTES {
-            return Reply::invalid(format!(
-                "request body is {} bytes; at most {MAX_BODY_BYTES} are accepted",
-                req.body.len()
-            ));
+        // Route, method and size need no configuration: answer those even when it is broken.
+        if let Err(refusal) = precheck(req) {
+            return Reply::refused(refusal);
         }
         let store = match &self.config {
             Ok(store) => store,
             Err(e) => return Reply::retryable(e),
         };
-        let loaded = match self.authenticate(store, req, now_epoch_ms).await {
-            Ok(loaded) => loaded,
+        let (loaded, command) = match self.admit(store, req, now_epoch_ms).await {
+            Ok(admitted) => admitted,
             Err(reply) => return reply,
-        };
-        let command = match Command::parse(req.body) {
-            Ok(command) => command,
-            Err(e) => return Reply::invalid(e),
         };
         if let Some(ids) = command.ids() {
             tracing::Span::current().record("runtime_id", ids.runtime_id.as_str());
@@ -162,30 +215,34 @@ impl Provisioner {
         self.execute(store, &loaded, command).await
     }
 
-    /// Verifies the signature; on a mismatch, reloads the secret once (rate-limited) in case it was just
-    /// rotated.
-    async fn authenticate(
+    /// [`admit`]s the request with the cached secrets; on a signature mismatch, reloads them once
+    /// (rate-limited) in case the secret was just rotated, and tries again.
+    async fn admit(
         &self,
         store: &ConfigStore,
         req: &RawRequest<'_>,
         now_epoch_ms: i64,
-    ) -> Result<Arc<Loaded>, Reply> {
+    ) -> Result<(Arc<Loaded>, Command), Reply> {
         let loaded = store.get().await.map_err(Reply::retryable)?;
-        match verify(req, loaded.secrets.as_slice(), now_epoch_ms) {
-            Ok(_) => Ok(loaded),
-            Err(SignatureError::Mismatch) => match store.reload_if_stale().await {
-                Ok(Some(fresh)) if verify(req, fresh.secrets.as_slice(), now_epoch_ms).is_ok() => {
-                    Ok(fresh)
+        match admit(req, loaded.secrets.as_slice(), now_epoch_ms) {
+            Ok(command) => Ok((loaded, command)),
+            Err(Refusal::Forbidden(SignatureError::Mismatch)) => {
+                match store.reload_if_stale().await {
+                    Ok(Some(fresh)) => match admit(req, fresh.secrets.as_slice(), now_epoch_ms) {
+                        Ok(command) => Ok((fresh, command)),
+                        Err(refusal) => Err(Reply::refused(refusal)),
+                    },
+                    Ok(None) => Err(Reply::forbidden(SignatureError::Mismatch)),
+                    Err(e) => Err(Reply::retryable(e)),
                 }
-                Ok(_) => Err(Reply::forbidden(SignatureError::Mismatch)),
-                Err(e) => Err(Reply::retryable(e)),
-            },
-            Err(e) => Err(Reply::forbidden(e)),
+            }
+            Err(refusal) => Err(Reply::refused(refusal)),
         }
     }
 
     async fn execute(&self, store: &ConfigStore, loaded: &Loaded, command: Command) -> Reply {
         let cluster = &loaded.cluster;
+        let settings = store.settings();
         let launch_failed = |e: LaunchError| Reply::retryable(e);
         match command {
             Command::Status => match self.launcher.cluster_status(cluster).await {
@@ -206,11 +263,12 @@ impl Provisioner {
                 let worker_name = start.ids.worker_name();
                 match self
                     .launcher
-                    .start(cluster, &store.settings().worker_image, &start)
+                    .start(cluster, &settings.worker_image, &settings.lifetimes, &start)
                     .await
                 {
                     Ok(StartOutcome::Launched { task_arn }) => {
                         info!(task_arn, worker_name, "worker launched");
+                        metrics::record(&settings.deployment, Metric::WorkersStarted, 1);
                         Reply::json(
                             200,
                             json!({"status": "OK", "message": "worker launched",
@@ -222,13 +280,17 @@ impl Provisioner {
                             task_arn,
                             worker_name, "worker already running; nothing launched"
                         );
+                        metrics::record(&settings.deployment, Metric::DuplicateStarts, 1);
                         Reply::json(
                             200,
                             json!({"status": "OK", "message": "worker already running",
                                    "taskArn": task_arn, "workerName": worker_name}),
                         )
                     }
-                    Err(e) => launch_failed(e),
+                    Err(e) => {
+                        metrics::record(&settings.deployment, Metric::StartFailures, 1);
+                        launch_failed(e)
+                    }
                 }
             }
             Command::Stop(ids) => {
@@ -239,6 +301,11 @@ impl Provisioner {
                 {
                     Ok(stopped) => {
                         info!(stopped = stopped.len(), "stop handled");
+                        metrics::record(
+                            &settings.deployment,
+                            Metric::WorkersStopped,
+                            stopped.len() as u64,
+                        );
                         Reply::json(
                             200,
                             json!({"status": "OK",

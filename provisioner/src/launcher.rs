@@ -4,7 +4,7 @@
 //! `startedBy` derived from the ids, so `stop` and the duplicate check find a run's tasks with one `ListTasks`.
 
 use crate::aws_error::describe;
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, LifetimePolicy};
 use crate::protocol::{Ids, StartRequest};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::{
@@ -30,10 +30,8 @@ pub const TAG_WORKSPACE_ID: &str = "odw:workspace-id";
 pub const TAG_RUNTIME_ID: &str = "odw:runtime-id";
 /// Unix time (seconds) after which the task is past its lifetime.
 pub const TAG_DEADLINE: &str = "odw:deadline";
-
-/// Lifetime when Control Room gives none, and the most we grant (a day, plus a minute of slack for start-up).
-pub const DEFAULT_LIFETIME_SECONDS: u64 = 24 * 3600;
-pub const MAX_LIFETIME_SECONDS: u64 = 24 * 3600 + 60;
+/// Unix time (seconds) of the RunTask call: how long a task has waited for capacity, whatever ECS reports.
+pub const TAG_LAUNCHED_AT: &str = "odw:launched-at";
 
 /// The worker task definition, derived from the cluster configuration and the image. Its family name ends in
 /// a hash of its content, so every process (every Lambda instance) derives the same family for the same
@@ -156,6 +154,11 @@ impl Launcher {
         }
     }
 
+    /// The ECS client (the reaper lists, describes and stops tasks with it).
+    pub fn ecs(&self) -> &aws_sdk_ecs::Client {
+        &self.ecs
+    }
+
     /// The ARN of the task definition for `spec`: from this process's cache, else an existing registration
     /// of the family, else a new registration.
     async fn task_definition_arn(&self, spec: &TaskDefinitionSpec) -> Result<String, LaunchError> {
@@ -242,10 +245,16 @@ impl Launcher {
     }
 
     /// Launches the run's worker unless it already has one.
+    ///
+    /// RunTask is sent once, never retried inside the request: an attempt that timed out may still have
+    /// launched the task, and a blind retry would launch a second one wherever `clientToken` is not honoured
+    /// (the emulator ignores it). The request fails with a 500 instead; Control Room's retry then finds the
+    /// task with ListTasks and launches nothing.
     pub async fn start(
         &self,
         cluster: &ClusterConfig,
         image: &str,
+        lifetimes: &LifetimePolicy,
         request: &StartRequest,
     ) -> Result<StartOutcome, LaunchError> {
         let key = run_key(&request.ids);
@@ -263,10 +272,7 @@ impl Launcher {
         let spec = TaskDefinitionSpec::new(cluster, image);
         let task_definition = self.task_definition_arn(&spec).await?;
 
-        let lifetime = request
-            .max_lifetime_seconds
-            .unwrap_or(DEFAULT_LIFETIME_SECONDS)
-            .min(MAX_LIFETIME_SECONDS);
+        let lifetime = lifetimes.grant(request.max_lifetime_seconds);
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -295,7 +301,8 @@ impl Launcher {
             .tags(tag(TAG_MANAGED_BY, MANAGED_BY_VALUE))
             .tags(tag(TAG_WORKSPACE_ID, &request.ids.workspace_id))
             .tags(tag(TAG_RUNTIME_ID, &request.ids.runtime_id))
-            .tags(tag(TAG_DEADLINE, &(now + lifetime).to_string()));
+            .tags(tag(TAG_DEADLINE, &(now + lifetime).to_string()))
+            .tags(tag(TAG_LAUNCHED_AT, &now.to_string()));
         if let Some(provider) = &cluster.capacity_provider {
             run = run.capacity_provider_strategy(
                 CapacityProviderStrategyItem::builder()
@@ -305,7 +312,15 @@ impl Launcher {
                     .expect("capacity provider is set"),
             );
         }
-        let out = run.send().await.map_err(aws_err("RunTask"))?;
+        let out = run
+            .customize()
+            .config_override(
+                aws_sdk_ecs::config::Builder::default()
+                    .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await
+            .map_err(aws_err("RunTask"))?;
         if let Some(task_arn) = out.tasks().first().and_then(|t| t.task_arn()) {
             return Ok(StartOutcome::Launched {
                 task_arn: task_arn.to_string(),

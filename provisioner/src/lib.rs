@@ -4,6 +4,8 @@
 //! - [`protocol`]: pure signature check and command parsing (DESIGN.md §3);
 //! - [`config`]: where the shared secret and cluster configuration live (environment variables listed there);
 //! - [`launcher`]: the ECS side (task definition, RunTask/StopTask/ListTasks);
+//! - [`reaper`]: stops workers past their deadline or stuck waiting for capacity;
+//! - [`metrics`]: CloudWatch Embedded Metric Format lines;
 //! - [`handler`]: the transport-independent request handler;
 //! - [`transport`]: the Lambda entry and the local `serve` HTTP server.
 
@@ -12,7 +14,9 @@ pub mod config;
 pub mod handler;
 pub mod launcher;
 pub mod logging;
+pub mod metrics;
 pub mod protocol;
+pub mod reaper;
 pub mod transport;
 
 pub use handler::{Provisioner, Reply};

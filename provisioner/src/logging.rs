@@ -38,6 +38,7 @@ pub fn init(format: LogFormat) {
     let env = EnvFilter::builder()
         .with_default_directive(LevelFilter::INFO.into())
         .from_env_lossy();
+    crate::metrics::enable(format == LogFormat::Json);
     let guard = FilterFn::new(|meta| allowed(meta.target(), meta.level()));
     let registry = tracing_subscriber::registry().with(env);
     let result = match format {

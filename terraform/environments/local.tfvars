@@ -1,8 +1,7 @@
 # Local stack against the moto emulator (AWS_ENDPOINT_URL=http://127.0.0.1:<port>).
 # Applied from a staged copy of terraform/ with a backend_override.tf (local backend).
-name_prefix      = "odw-local"
-region           = "us-east-1"
-worker_image_tag = "0.1.0"
+name_prefix = "odw-local"
+region      = "us-east-1"
 
 # Emulator mode: provider validation skips, no provider default_tags (moto
 # copies them into launch template data -> perpetual diff).

@@ -1,8 +1,8 @@
 # Production. Backend: environments/production.backend.hcl.
-# lambda_zip_path and usually worker_image_digest are passed by `cargo xtask deploy`.
-name_prefix      = "odw-prod"
-region           = "eu-west-1"
-worker_image_tag = "0.1.0"
+# lambda_zip_path, worker_image_tag and worker_image_digest are passed by `cargo xtask plan/deploy`
+# (the image from container/image.toml).
+name_prefix = "odw-prod"
+region      = "eu-west-1"
 
 az_count           = 2
 single_nat_gateway = false # one NAT per AZ: a zone outage does not cut the workers off

@@ -7,60 +7,11 @@ use provisioner::Provisioner;
 use provisioner::config::Settings;
 use provisioner::transport::lambda;
 use xtask::invoke;
+use xtask::lambda_runtime_stub::api_gateway_event;
 
+/// The API Gateway event for a request, as the Lambda receives it.
 fn event(headers: &[(String, String)], body: &[u8], base64: bool, time_epoch_ms: i64) -> String {
-    use base64_engine::encode;
-    let headers: serde_json::Map<String, serde_json::Value> = headers
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone().into()))
-        .collect();
-    serde_json::json!({
-        "version": "2.0",
-        "routeKey": "POST /worker-request",
-        "rawPath": "/worker-request",
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": "abc123",
-            "http": {"method": "POST", "path": "/worker-request", "protocol": "HTTP/1.1",
-                     "sourceIp": "203.0.113.7", "userAgent": "control-room"},
-            "requestId": "apigw-request-1",
-            "routeKey": "POST /worker-request",
-            "stage": "$default",
-            "time": "03/Dec/2026:20:00:00 +0000",
-            "timeEpoch": time_epoch_ms
-        },
-        "body": if base64 { encode(body) } else { String::from_utf8(body.to_vec()).unwrap() },
-        "isBase64Encoded": base64
-    })
-    .to_string()
-}
-
-mod base64_engine {
-    pub fn encode(bytes: &[u8]) -> String {
-        // Tiny standard-alphabet encoder, so the test does not share the production decoder's crate.
-        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
+    api_gateway_event(headers, body, base64, time_epoch_ms).to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -101,6 +52,16 @@ async fn lambda_and_serve_give_identical_replies_and_lambda_uses_api_gateway_tim
                 (over_http.status, over_http.body.as_str()),
                 "{name} (base64 body: {base64})"
             );
+            // The runtime's entry point: raw event JSON in, API Gateway response JSON out.
+            let response = lambda::dispatch(
+                &in_process,
+                api_gateway_event(&headers, body.as_bytes(), base64, now_s * 1000),
+            )
+            .await
+            .unwrap();
+            assert_eq!(response["statusCode"], over_http.status, "{name}");
+            assert_eq!(response["body"], over_http.body.as_str(), "{name}");
+            assert_eq!(response["headers"]["content-type"], "application/json");
         }
     }
 

@@ -23,10 +23,8 @@ async fn root_module_applies_replans_clean_keeps_the_secret_out_of_state_and_des
     .unwrap();
     // A moto gap makes the provider retry for ~10 minutes instead of failing: bound every call.
     tf.timeout = Duration::from_secs(300);
-    let vars = [
-        "-var-file=environments/local.tfvars".to_string(),
-        format!("-var=lambda_zip_path={}", zip.display()),
-    ];
+    // The local environment's variables, exactly as `cargo xtask local up` passes them.
+    let vars = xtask::local_stack::terraform_var_args(&dir).unwrap();
     let with_vars = |args: &[&'static str]| -> Vec<String> {
         args.iter()
             .map(|s| s.to_string())

@@ -43,6 +43,10 @@ resource "aws_lambda_function" "this" {
       PROVISIONER_CLUSTER_CONFIG_PARAMETER = var.cluster_config_parameter_name
       PROVISIONER_WORKER_IMAGE             = local.worker_image
       PROVISIONER_LOG_FORMAT               = "json"
+      PROVISIONER_DEPLOYMENT               = var.name_prefix
+      PROVISIONER_DEFAULT_LIFETIME_SECONDS = tostring(var.worker_default_lifetime_seconds)
+      PROVISIONER_MAX_LIFETIME_SECONDS     = tostring(var.worker_max_lifetime_seconds)
+      PROVISIONER_PENDING_GRACE_SECONDS    = tostring(var.pending_grace_seconds)
     }
   }
 

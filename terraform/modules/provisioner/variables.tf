@@ -217,3 +217,63 @@ variable "event_maximum_age_seconds" {
     error_message = "event_maximum_age_seconds must be between 60 and 86400."
   }
 }
+
+variable "worker_default_lifetime_seconds" {
+  description = "Lifetime of a worker when Control Room gives no maxLifetimeSeconds."
+  type        = number
+
+  validation {
+    condition     = var.worker_default_lifetime_seconds >= 60 && floor(var.worker_default_lifetime_seconds) == var.worker_default_lifetime_seconds
+    error_message = "worker_default_lifetime_seconds must be a whole number of seconds, at least 60."
+  }
+}
+
+variable "worker_max_lifetime_seconds" {
+  description = "Longest lifetime granted to a worker, whatever Control Room asks."
+  type        = number
+
+  validation {
+    condition     = var.worker_max_lifetime_seconds >= 60 && floor(var.worker_max_lifetime_seconds) == var.worker_max_lifetime_seconds
+    error_message = "worker_max_lifetime_seconds must be a whole number of seconds, at least 60."
+  }
+}
+
+variable "pending_grace_seconds" {
+  description = "How long a worker task may wait for capacity before the reaper stops it."
+  type        = number
+
+  validation {
+    condition     = var.pending_grace_seconds >= 60 && floor(var.pending_grace_seconds) == var.pending_grace_seconds
+    error_message = "pending_grace_seconds must be a whole number of seconds, at least 60."
+  }
+}
+
+variable "reaper_schedule_expression" {
+  description = "EventBridge schedule of the reaper."
+  type        = string
+
+  validation {
+    condition     = can(regex("^(rate\\(.+\\)|cron\\(.+\\))$", var.reaper_schedule_expression))
+    error_message = "reaper_schedule_expression must be rate(...) or cron(...)."
+  }
+}
+
+variable "alarm_actions" {
+  description = "ARNs notified when an alarm changes state (e.g. SNS topics)."
+  type        = list(string)
+
+  validation {
+    condition     = alltrue([for a in var.alarm_actions : startswith(a, "arn:")])
+    error_message = "alarm_actions must contain ARNs."
+  }
+}
+
+variable "start_failure_alarm_threshold" {
+  description = "Failed starts within 5 minutes that raise the start-failures alarm."
+  type        = number
+
+  validation {
+    condition     = var.start_failure_alarm_threshold >= 1 && floor(var.start_failure_alarm_threshold) == var.start_failure_alarm_threshold
+    error_message = "start_failure_alarm_threshold must be a positive whole number."
+  }
+}
