@@ -73,11 +73,13 @@ impl Deployment {
             &format!("-backend-config={}", backend.display()),
         ])?;
         s.done();
+        let mut vars = vec![
+            format!("-var-file={}", env.tfvars.display()),
+            format!("-var=lambda_zip_path={}", zip.display()),
+        ];
+        vars.extend(worker_image_vars()?);
         Ok(Deployment {
-            vars: vec![
-                format!("-var-file={}", env.tfvars.display()),
-                format!("-var=lambda_zip_path={}", zip.display()),
-            ],
+            vars,
             target: Target::Account,
             work_dir,
             terraform,
@@ -105,7 +107,7 @@ impl Deployment {
                 endpoint: info.aws_endpoint_url.clone(),
                 region: info.region.clone(),
             },
-            vars: local_stack::terraform_var_args(dir),
+            vars: local_stack::terraform_var_args(dir)?,
             work_dir: dir.to_path_buf(),
             terraform,
             env,
@@ -132,8 +134,35 @@ impl Deployment {
         }
     }
 
+    pub async fn sdk(&self) -> aws_config::SdkConfig {
+        aws::sdk_config(&self.target).await
+    }
+
     pub async fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
-        aws_sdk_secretsmanager::Client::new(&aws::sdk_config(&self.target).await)
+        aws_sdk_secretsmanager::Client::new(&self.sdk().await)
+    }
+
+    /// The name of the worker image repository in ECR.
+    pub fn ecr_repository_name(&self) -> Result<String> {
+        let url = Terraform::output(&self.outputs()?, "ecr_repository_url")?;
+        Ok(url.rsplit('/').next().unwrap_or_default().to_string())
+    }
+
+    /// The cluster configuration the provisioner reads (from the SSM parameter Terraform wrote).
+    pub async fn cluster_config(&self) -> Result<provisioner::config::ClusterConfig> {
+        let name = Terraform::output(&self.outputs()?, "cluster_config_parameter_name")?;
+        let out = aws_sdk_ssm::Client::new(&self.sdk().await)
+            .get_parameter()
+            .name(&name)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!(provisioner::aws_error::describe(&e)))
+            .with_context(|| format!("reading parameter {name}"))?;
+        let value = out
+            .parameter()
+            .and_then(|p| p.value())
+            .with_context(|| format!("parameter {name} has no value"))?;
+        Ok(provisioner::config::ClusterConfig::parse(value)?)
     }
 
     /// The current shared secret.
@@ -149,6 +178,17 @@ impl Deployment {
             })?;
         Ok(secrets.current().to_string())
     }
+}
+
+/// `-var` arguments naming the worker image from `container/image.toml`: its version, and the digest it
+/// was released as once it was (so the task definition pins the exact image, not a tag).
+pub fn worker_image_vars() -> Result<Vec<String>> {
+    let file = crate::image::read_image_file()?;
+    let mut vars = vec![format!("-var=worker_image_tag={}", file.version)];
+    if let Some(digest) = file.current_digest() {
+        vars.push(format!("-var=worker_image_digest={digest}"));
+    }
+    Ok(vars)
 }
 
 pub struct PlanOutcome {

@@ -165,12 +165,15 @@ fn terraform_for(dir: &Path, endpoint: &str) -> Result<Terraform> {
     )
 }
 
-/// The `-var` arguments of the local environment.
-pub fn terraform_var_args(dir: &Path) -> Vec<String> {
-    vec![
+/// The `-var` arguments of the local environment (its tfvars, the stack's Lambda package, the tracked
+/// worker image).
+pub fn terraform_var_args(dir: &Path) -> Result<Vec<String>> {
+    let mut vars = vec![
         format!("-var-file=environments/{ENVIRONMENT}.tfvars"),
         format!("-var=lambda_zip_path={}", dir.join("lambda.zip").display()),
-    ]
+    ];
+    vars.extend(crate::deployment::worker_image_vars()?);
+    Ok(vars)
 }
 
 /// Stops a running stack (by the PIDs in `stack.json`) and removes its folder. Returns whether one was there.
@@ -261,7 +264,7 @@ pub async fn up(opts: Options) -> Result<Stack> {
     let tf = terraform_for(&dir, &endpoint)?;
     tf.run(&["init", "-input=false", "-no-color"])?;
     let mut apply = vec!["apply", "-input=false", "-no-color", "-auto-approve"];
-    let vars = terraform_var_args(&dir);
+    let vars = terraform_var_args(&dir)?;
     apply.extend(vars.iter().map(String::as_str));
     tf.run(&apply)?;
     let outputs = tf.outputs()?;

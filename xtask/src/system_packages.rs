@@ -1,7 +1,7 @@
 //! Programs that come from the operating system's packages (buildah, Debian's docker-registry, shellcheck).
 //!
-//! When one is missing and this runs as root on Debian/Ubuntu (CI, containers), it is installed with apt;
-//! otherwise the error names the command to run.
+//! When one is missing on Debian/Ubuntu and this runs as root (containers) or may use sudo without a
+//! password (GitHub's runners), it is installed with apt; otherwise the error names the command to run.
 
 use crate::tools;
 use anyhow::{Result, bail};
@@ -28,7 +28,7 @@ pub const SHELLCHECK: Package = Package {
 };
 
 fn is_root() -> bool {
-    // SAFETY-free check: the effective uid is in /proc/self/status ("Uid: real effective ...").
+    // The effective uid, from /proc/self/status ("Uid: real effective ...").
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -49,7 +49,14 @@ pub fn ensure(packages: &[Package]) -> Result<()> {
         return Ok(());
     }
     let names: Vec<&str> = missing.iter().map(|p| p.debian_package).collect();
-    if !is_root() || tools::which("apt-get").is_none() {
+    let sudo = !is_root()
+        && tools::which("sudo").is_some()
+        && Command::new("sudo")
+            .args(["-n", "true"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    if !(is_root() || sudo) || tools::which("apt-get").is_none() {
         bail!(
             "missing programs: {}. Install them (Debian/Ubuntu: `sudo apt-get install {}`).",
             missing
@@ -61,11 +68,18 @@ pub fn ensure(packages: &[Package]) -> Result<()> {
         );
     }
     eprintln!("installing {} with apt-get…", names.join(" "));
+    let apt = || {
+        let mut cmd = Command::new(if sudo { "sudo" } else { "apt-get" });
+        if sudo {
+            cmd.args(["-n", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+        }
+        cmd
+    };
     let install = |update_first: bool| -> Result<bool> {
         if update_first {
-            Command::new("apt-get").args(["update", "-qq"]).status()?;
+            apt().args(["update", "-qq"]).status()?;
         }
-        Ok(Command::new("apt-get")
+        Ok(apt()
             .args([
                 "install",
                 "-y",
