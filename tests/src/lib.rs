@@ -1,6 +1,9 @@
 //! Shared harness for the end-to-end tests: a moto server per test, AWS resources seeded the way Terraform
 //! and xtask would leave them, and `provisioner serve` as a real child process.
 
+pub mod fault_proxy;
+pub mod github_stub;
+
 use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
 use std::collections::BTreeMap;
@@ -197,28 +200,45 @@ impl Drop for Serve {
     }
 }
 
-/// The run's tasks in `cluster` whose desired status is RUNNING.
+/// The tasks in `cluster` whose desired status is RUNNING (every page of them), with their tags.
 pub async fn running_tasks(sdk: &SdkConfig, cluster: &str) -> Vec<aws_sdk_ecs::types::Task> {
     let ecs = aws_sdk_ecs::Client::new(sdk);
-    let arns = ecs
-        .list_tasks()
-        .cluster(cluster)
-        .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
-        .send()
-        .await
-        .expect("ListTasks")
-        .task_arns()
-        .to_vec();
-    if arns.is_empty() {
-        return vec![];
+    let mut arns = Vec::new();
+    let mut next = None;
+    loop {
+        let out = ecs
+            .list_tasks()
+            .cluster(cluster)
+            .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
+            .set_next_token(next)
+            .send()
+            .await
+            .expect("ListTasks");
+        arns.extend(out.task_arns().iter().cloned());
+        next = out.next_token().map(str::to_owned);
+        if next.is_none() {
+            break;
+        }
     }
-    ecs.describe_tasks()
-        .cluster(cluster)
-        .set_tasks(Some(arns))
-        .include(aws_sdk_ecs::types::TaskField::Tags)
-        .send()
-        .await
-        .expect("DescribeTasks")
-        .tasks()
-        .to_vec()
+    let mut tasks = Vec::new();
+    for chunk in arns.chunks(100) {
+        let out = ecs
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(chunk.to_vec()))
+            .include(aws_sdk_ecs::types::TaskField::Tags)
+            .send()
+            .await
+            .expect("DescribeTasks");
+        tasks.extend(out.tasks().iter().cloned());
+    }
+    tasks
+}
+
+/// The value of tag `key` on `task`.
+pub fn tag<'a>(task: &'a aws_sdk_ecs::types::Task, key: &str) -> Option<&'a str> {
+    task.tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
 }

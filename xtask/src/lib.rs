@@ -1,20 +1,32 @@
 //! `cargo xtask`: the operator's tool. A library too, so the end-to-end tests drive exactly what users drive.
 
 pub mod aws;
+pub mod bench;
 pub mod checks;
 pub mod cli;
 pub mod demo;
 pub mod deployment;
 pub mod ecs_host;
+pub mod git;
+pub mod github;
+pub mod image;
+pub mod image_version;
 pub mod invoke;
 pub mod lambda_build;
+pub mod lambda_runtime_stub;
+pub mod local_registry;
 pub mod local_stack;
 pub mod moto;
+pub mod oci;
 pub mod paths;
 pub mod plan_render;
 pub mod process;
 pub mod progress;
+pub mod registry;
+pub mod release_pr;
 pub mod secret;
+pub mod stub_aws;
+pub mod sync;
 pub mod system_packages;
 pub mod terraform;
 pub mod test_suite;
