@@ -160,6 +160,14 @@ async fn two_hundred_runs_each_delivered_three_times_concurrently_make_two_hundr
     let moto = start_moto(&dir);
     let sdk = sdk(&moto).await;
     let seeded = seed(&sdk).await.unwrap();
+    // Room for every run's task: the emulator gives every host 4096 CPU units (whatever it was registered
+    // with), places a task (256 units here) only where it still fits, and otherwise answers RunTask with no
+    // task and no failure. 13 more hosts hold 16 tasks each.
+    for _ in 0..RUNS.div_ceil(16) {
+        xtask::ecs_host::register_host(&sdk, &seeded.cluster_arn)
+            .await
+            .unwrap();
+    }
     let serve = Serve::start(&dir, &seeded.provisioner_env(), &moto.endpoint_url()).unwrap();
 
     // Every delivery of every run, interleaved so that a run's copies are in flight together.

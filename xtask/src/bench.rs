@@ -389,11 +389,13 @@ pub async fn run(opts: &Options) -> Result<String> {
     );
 
     let s = step("signature checks per second (cargo bench -p provisioner --bench signature)");
-    let sh = xshell::Shell::new()?;
-    sh.change_dir(crate::paths::workspace_root());
-    let output = xshell::cmd!(sh, "cargo bench --quiet -p provisioner --bench signature")
-        .read()
-        .context("running the signature bench")?;
+    let sh = crate::process::cargo_shell()?;
+    let output = crate::process::cargo_cmd(xshell::cmd!(
+        sh,
+        "cargo bench --quiet -p provisioner --bench signature"
+    ))
+    .read()
+    .context("running the signature bench")?;
     let line = output
         .lines()
         .find(|l| l.starts_with("signature verification"))

@@ -10,7 +10,8 @@ pub struct Host {
     pub container_instance_arn: String,
 }
 
-/// Launches one instance and registers it in `cluster` with 2 vCPU / 3.75 GiB, like a t3.medium.
+/// Launches one instance and registers it in `cluster` with 2 vCPU / 3.75 GiB, like a t3.medium. (The
+/// emulator ignores the figures and gives every container instance 4096 CPU units and 7482 MiB.)
 pub async fn register_host(sdk: &SdkConfig, cluster: &str) -> Result<Host> {
     let ec2 = aws_sdk_ec2::Client::new(sdk);
     let image = ec2

@@ -85,13 +85,13 @@ pub fn build(libc: Libc, dirs: &BuildDirs) -> Result<Artifact> {
             "the musl build needs musl-gcc for its C dependencies: install musl-tools (Debian/Ubuntu: apt-get install musl-tools), or build with --libc gnu"
         );
     }
-    let sh = Shell::new()?;
+    let sh = crate::process::cargo_shell()?;
     sh.change_dir(root);
     let cc_env = format!("CFLAGS_{}", triple.replace('-', "_"));
-    cmd!(
+    crate::process::cargo_cmd(cmd!(
         sh,
         "cargo build --release --locked -p provisioner --bin provisioner --target {triple}"
-    )
+    ))
     .env("CARGO_TARGET_DIR", target_dir)
     .env("RUSTFLAGS", rustflags)
     .env(cc_env, cflags)

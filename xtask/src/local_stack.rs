@@ -189,11 +189,13 @@ pub fn down(dir: &Path) -> Result<bool> {
 }
 
 fn build_provisioner() -> Result<PathBuf> {
-    let sh = xshell::Shell::new()?;
-    sh.change_dir(paths::workspace_root());
-    xshell::cmd!(sh, "cargo build --quiet -p provisioner --bin provisioner")
-        .run()
-        .context("building the provisioner")?;
+    let sh = crate::process::cargo_shell()?;
+    crate::process::cargo_cmd(xshell::cmd!(
+        sh,
+        "cargo build --quiet -p provisioner --bin provisioner"
+    ))
+    .run()
+    .context("building the provisioner")?;
     Ok(paths::target_dir().join("debug").join("provisioner"))
 }
 

@@ -95,3 +95,41 @@ pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+/// A shell in the workspace root, for running `cargo` through [`cargo_cmd`].
+pub fn cargo_shell() -> Result<xshell::Shell> {
+    let sh = xshell::Shell::new()?;
+    sh.change_dir(crate::paths::workspace_root());
+    Ok(sh)
+}
+
+/// `cmd` (a `cargo …` command) without the variables that `cargo run` and `cargo test` set for the program
+/// they start (`CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`, …). A nested cargo would inherit them, and build
+/// scripts that watch them (ring's does) would then rebuild whole dependency chains on every switch between
+/// `cargo xtask …` and a plain `cargo …`.
+pub fn cargo_cmd(mut cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
+    for (key, _) in std::env::vars_os() {
+        if let Some(key) = key.to_str()
+            && is_set_by_cargo_for_its_child(key)
+        {
+            cmd = cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+fn is_set_by_cargo_for_its_child(key: &str) -> bool {
+    key.starts_with("CARGO_PKG_")
+        || key.starts_with("CARGO_BIN_EXE_")
+        || matches!(
+            key,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_MANIFEST_LINKS"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "OUT_DIR"
+        )
+}

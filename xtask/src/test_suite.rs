@@ -5,7 +5,7 @@
 //! static checks ([`crate::checks`]). CI runs exactly this, after `cargo fmt` and clippy.
 
 use crate::progress::step;
-use crate::{checks, moto, paths, tools};
+use crate::{checks, moto, tools};
 use anyhow::{Context, Result};
 
 #[derive(Debug, Clone, Default)]
@@ -29,12 +29,14 @@ pub fn run(opts: &Options) -> Result<()> {
 
     if !opts.checks_only {
         let s = step("cargo test --workspace");
-        let sh = xshell::Shell::new()?;
-        sh.change_dir(paths::workspace_root());
+        let sh = crate::process::cargo_shell()?;
         let extra = &opts.cargo_test_args;
-        xshell::cmd!(sh, "cargo test --workspace --locked {extra...}")
-            .run()
-            .context("the test suite failed (see the output above)")?;
+        crate::process::cargo_cmd(xshell::cmd!(
+            sh,
+            "cargo test --workspace --locked {extra...}"
+        ))
+        .run()
+        .context("the test suite failed (see the output above)")?;
         s.done();
     }
 
