@@ -293,7 +293,8 @@ agent_sha256 = ""
         let v = f.version.clone();
         assert!(f.record_release(&v, DIGEST).unwrap());
         assert!(!f.record_release(&v, DIGEST).unwrap(), "same digest: no-op");
-        let other = DIGEST.replace('2', "3");
+        // (Not DIGEST.replace('2', "3"): that would also turn "sha256:" into "sha356:", an invalid digest.)
+        let other = format!("sha256:{}", "3".repeat(64));
         assert!(matches!(
             f.record_release(&v, &other),
             Err(ImageFileError::AlreadyReleased { .. })

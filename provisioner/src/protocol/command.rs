@@ -176,8 +176,12 @@ impl Command {
     }
 }
 
+/// An unknown `type` is quoted only when it is short and plain, like a misspelt command ("strat"): a longer
+/// value could be anything a caller put there, a link token included (real ones are ~50 characters).
+const MAX_QUOTED_TYPE_LEN: usize = 16;
+
 fn describe_unknown(kind: &str) -> String {
-    let printable = kind.len() <= 32
+    let printable = kind.len() <= MAX_QUOTED_TYPE_LEN
         && kind
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
@@ -210,7 +214,12 @@ fn ids(obj: &Map<String, Value>) -> Result<Ids, CommandError> {
 }
 
 fn id_field(obj: &Map<String, Value>, field: &'static str) -> Result<String, CommandError> {
-    let id = string_field(obj, field)?;
+    validate_id(field, string_field(obj, field)?)
+}
+
+/// Checks one id (`field` names it in the error): non-empty, at most [`MAX_ID_LEN`] characters of
+/// `[A-Za-z0-9._-]`. Shared by every transport, since ids end up in ECS tags and worker names.
+pub fn validate_id(field: &'static str, id: &str) -> Result<String, CommandError> {
     let reason = if id.is_empty() {
         "is empty"
     } else if id.len() > MAX_ID_LEN {
@@ -274,6 +283,10 @@ mod tests {
         );
         assert_eq!(
             parse(r#"{"type":"<script>"}"#),
+            Err(CommandError::UnknownType("(not shown)".into()))
+        );
+        assert_eq!(
+            parse(r#"{"type":"aAaAAAAaa0a0aA0a0aAaAAAa"}"#),
             Err(CommandError::UnknownType("(not shown)".into()))
         );
     }
