@@ -33,6 +33,11 @@ output "lambda_function_name" {
   value       = module.provisioner.function_name
 }
 
+output "events_lambda_function_name" {
+  description = "Name of the Lambda behind the EventBridge rule for Control Room's worker requests."
+  value       = module.provisioner.events_function_name
+}
+
 output "cluster_config_parameter_name" {
   description = "Name of the SSM parameter with the cluster configuration."
   value       = module.config.cluster_config_parameter_name

@@ -318,6 +318,33 @@ variable "lambda_zip_path" {
   }
 }
 
+variable "events_lambda_zip_path" {
+  description = "Path of the EventBridge function's package built by `cargo xtask lambda build --function events` (zip containing `bootstrap`)."
+  type        = string
+
+  validation {
+    condition     = endswith(var.events_lambda_zip_path, ".zip")
+    error_message = "events_lambda_zip_path must point to a .zip file."
+  }
+}
+
+variable "allow_plaintext_link_tokens" {
+  description = "Accept Control Room's development-mode EventBridge events whose link token is in plain text (logged as a warning). Never in production."
+  type        = bool
+  default     = false
+}
+
+variable "events_function_retry_attempts" {
+  description = "Lambda retries of a failed EventBridge invocation (AWS unavailable) before it goes to the dead-letter queue: 0-2."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = contains([0, 1, 2], var.events_function_retry_attempts)
+    error_message = "events_function_retry_attempts must be 0, 1 or 2 (Lambda's limits)."
+  }
+}
+
 variable "lambda_timeout" {
   description = "Timeout of the provisioner Lambda, in seconds."
   type        = number
@@ -352,7 +379,7 @@ variable "lambda_reserved_concurrency" {
 }
 
 variable "lambda_async_dlq_enabled" {
-  description = "Send failed asynchronous (EventBridge) invocations of the provisioner to the DLQ (moto does not implement a function's DeadLetterConfig: false there)."
+  description = "Send the functions' failed asynchronous invocations (EventBridge worker requests after Lambda's retries, the reaper's schedule) to the DLQ (moto does not store a function's DeadLetterConfig: false there)."
   type        = bool
   default     = true
 

@@ -15,6 +15,8 @@
 //! | `PROVISIONER_PENDING_GRACE_SECONDS` | optional, how long a task may wait for capacity before the reaper stops it (default 900) |
 //! | `PROVISIONER_DEPLOYMENT` | optional, the deployment id: the `Deployment` dimension of the metrics |
 //! | `PROVISIONER_LOG_FORMAT` | optional, `json` (default on Lambda) or `text` |
+//! | `PROVISIONER_DEAD_LETTER_QUEUE_URL` | EventBridge function: SQS queue that receives the events it cannot act on |
+//! | `PROVISIONER_ALLOW_PLAINTEXT_LINK_TOKENS` | EventBridge function, optional: `true` accepts Control Room's development-mode plain-text link tokens (default `false`) |
 //!
 //! The usual AWS SDK variables (`AWS_REGION`, `AWS_ENDPOINT_URL`, credentials) apply as well.
 
@@ -32,6 +34,8 @@ pub const ENV_DEFAULT_LIFETIME_SECONDS: &str = "PROVISIONER_DEFAULT_LIFETIME_SEC
 pub const ENV_MAX_LIFETIME_SECONDS: &str = "PROVISIONER_MAX_LIFETIME_SECONDS";
 pub const ENV_PENDING_GRACE_SECONDS: &str = "PROVISIONER_PENDING_GRACE_SECONDS";
 pub const ENV_DEPLOYMENT: &str = "PROVISIONER_DEPLOYMENT";
+pub const ENV_DEAD_LETTER_QUEUE_URL: &str = "PROVISIONER_DEAD_LETTER_QUEUE_URL";
+pub const ENV_ALLOW_PLAINTEXT_LINK_TOKENS: &str = "PROVISIONER_ALLOW_PLAINTEXT_LINK_TOKENS";
 
 const DEFAULT_TTL: Duration = Duration::from_secs(60);
 /// A signature that matches no cached secret triggers one early reload, at most this often, so the first
@@ -81,6 +85,11 @@ pub struct Settings {
     pub pending_grace: Duration,
     /// The `Deployment` dimension of the metrics (empty: none given).
     pub deployment: String,
+    /// EventBridge transport: where events that cannot be acted on are sent (none: the function fails them
+    /// and Lambda's own retries and dead-letter queue take over).
+    pub dead_letter_queue_url: Option<String>,
+    /// EventBridge transport: accept Control Room's development-mode plain-text link tokens.
+    pub allow_plaintext_link_tokens: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -133,6 +142,19 @@ impl Settings {
                 DEFAULT_PENDING_GRACE.as_secs(),
             )?),
             deployment: var(ENV_DEPLOYMENT).unwrap_or_default(),
+            dead_letter_queue_url: var(ENV_DEAD_LETTER_QUEUE_URL).filter(|v| !v.trim().is_empty()),
+            allow_plaintext_link_tokens: match var(ENV_ALLOW_PLAINTEXT_LINK_TOKENS)
+                .as_deref()
+                .map(str::trim)
+            {
+                None | Some("") | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "{ENV_ALLOW_PLAINTEXT_LINK_TOKENS} must be true or false, got {other:?}"
+                    )));
+                }
+            },
         })
     }
 }
@@ -366,6 +388,7 @@ mod tests {
             (ENV_PENDING_GRACE_SECONDS, "-1"),
             (ENV_DEFAULT_LIFETIME_SECONDS, "0"),
             (ENV_MAX_LIFETIME_SECONDS, "60"), // below the default lifetime
+            (ENV_ALLOW_PLAINTEXT_LINK_TOKENS, "yes"),
         ] {
             let mut with_bad = all.to_vec();
             with_bad.push((name, bad));
@@ -399,6 +422,15 @@ mod tests {
         let defaults = Settings::from_env(env(&custom[..3])).unwrap();
         assert_eq!(defaults.lifetimes, LifetimePolicy::default());
         assert_eq!(defaults.pending_grace, DEFAULT_PENDING_GRACE);
+        assert!(!defaults.allow_plaintext_link_tokens);
+        assert_eq!(defaults.dead_letter_queue_url, None);
+        custom.extend([
+            (ENV_ALLOW_PLAINTEXT_LINK_TOKENS, "true"),
+            (ENV_DEAD_LETTER_QUEUE_URL, "http://q"),
+        ]);
+        let events = Settings::from_env(env(&custom)).unwrap();
+        assert!(events.allow_plaintext_link_tokens);
+        assert_eq!(events.dead_letter_queue_url.as_deref(), Some("http://q"));
     }
 
     #[test]

@@ -86,8 +86,8 @@ impl Reply {
 
 /// The provisioner: configuration plus the ECS launcher. One per process, shared by all requests.
 pub struct Provisioner {
-    config: Result<ConfigStore, ConfigError>,
-    launcher: Launcher,
+    pub(crate) config: Result<ConfigStore, ConfigError>,
+    pub(crate) launcher: Launcher,
 }
 
 /// Timeouts and retries for every AWS call: a request must get its answer well inside the Lambda timeout
@@ -155,7 +155,7 @@ impl Provisioner {
     }
 
     /// The metrics' `Deployment` dimension.
-    fn deployment(&self) -> &str {
+    pub(crate) fn deployment(&self) -> &str {
         self.config
             .as_ref()
             .map(|store| store.settings().deployment.as_str())

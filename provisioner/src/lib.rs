@@ -7,10 +7,12 @@
 //! - [`reaper`]: stops workers past their deadline or stuck waiting for capacity;
 //! - [`metrics`]: CloudWatch Embedded Metric Format lines;
 //! - [`handler`]: the transport-independent request handler;
+//! - [`eventbridge`]: Control Room's EventBridge worker requests (decryption behind the `eventbridge` feature);
 //! - [`transport`]: the Lambda entry and the local `serve` HTTP server.
 
 pub mod aws_error;
 pub mod config;
+pub mod eventbridge;
 pub mod handler;
 pub mod launcher;
 pub mod logging;

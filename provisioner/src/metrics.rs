@@ -28,6 +28,8 @@ pub enum Metric {
     RejectedSignatures,
     /// Requests answered 400.
     InvalidRequests,
+    /// EventBridge worker requests that cannot be acted on (malformed, undecryptable): sent to the DLQ.
+    RejectedEvents,
 }
 
 impl Metric {
@@ -40,6 +42,7 @@ impl Metric {
             Metric::WorkersReaped => "WorkersReaped",
             Metric::RejectedSignatures => "RejectedSignatures",
             Metric::InvalidRequests => "InvalidRequests",
+            Metric::RejectedEvents => "RejectedEvents",
         }
     }
 }

@@ -8,7 +8,7 @@
 
 use e2e::scratch_dir;
 use std::path::Path;
-use xtask::lambda_build::{self, BuildDirs, Libc};
+use xtask::lambda_build::{self, BuildDirs, Function, Libc};
 
 /// Copies the checkout's sources (not `target/`, `.git` or Terraform working folders).
 fn copy_sources(from: &Path, to: &Path) {
@@ -43,7 +43,7 @@ fn two_checkouts_at_different_paths_build_identical_packages() {
     let mut hashes = Vec::new();
     for dirs in [BuildDirs::default_for_this_checkout(), copy_dirs] {
         let checkout = dirs.checkout.display().to_string();
-        let artifact = lambda_build::build(Libc::Gnu, &dirs)
+        let artifact = lambda_build::build(Libc::Gnu, Function::Http, &dirs)
             .unwrap_or_else(|e| panic!("build in {checkout} failed: {e:#}"));
         eprintln!(
             "{checkout}: {} bytes, sha256 {}",

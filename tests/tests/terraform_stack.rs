@@ -13,8 +13,7 @@ async fn root_module_applies_replans_clean_keeps_the_secret_out_of_state_and_des
     let sdk = sdk(&moto).await;
     let root = dir.join("terraform");
     terraform::stage_with_local_backend(&root, &dir.join("terraform.tfstate")).unwrap();
-    let zip = dir.join("lambda.zip");
-    xtask::lambda_build::write_zip(&provisioner_bin(), &zip).unwrap();
+    xtask::local_stack::write_lambda_packages(provisioner_bin().parent().unwrap(), &dir).unwrap();
     let mut tf = Terraform::new(
         root,
         &xtask::aws::emulator_env(&moto.endpoint_url(), REGION),
@@ -148,7 +147,33 @@ async fn root_module_applies_replans_clean_keeps_the_secret_out_of_state_and_des
             .contains(&out("lambda_function_name"))
     );
 
-    // The EventBridge rule targets the Lambda, with a dead-letter queue.
+    // The EventBridge function: the same configuration, plus where rejected events go; plain-text link
+    // tokens refused.
+    let events_function = aws_sdk_lambda::Client::new(&sdk)
+        .get_function_configuration()
+        .function_name(out("events_lambda_function_name"))
+        .send()
+        .await
+        .unwrap();
+    let events_vars = events_function.environment().unwrap().variables().unwrap();
+    for (name, value) in vars {
+        assert_eq!(events_vars.get(name), Some(value), "{name}");
+    }
+    assert_eq!(
+        events_vars["PROVISIONER_DEAD_LETTER_QUEUE_URL"],
+        out("dlq_url")
+    );
+    assert_eq!(
+        events_vars["PROVISIONER_ALLOW_PLAINTEXT_LINK_TOKENS"],
+        "false"
+    );
+    assert_ne!(
+        events_function.role(),
+        function.role(),
+        "each function has its own role"
+    );
+
+    // The EventBridge rule targets the events function, with a dead-letter queue.
     let events = aws_sdk_eventbridge::Client::new(&sdk);
     let bus = out("event_bus_arn");
     let rules = events
@@ -171,7 +196,7 @@ async fn root_module_applies_replans_clean_keeps_the_secret_out_of_state_and_des
         .await
         .unwrap();
     let target = &targets.targets()[0];
-    assert!(target.arn().contains(&out("lambda_function_name")));
+    assert_eq!(Some(target.arn()), events_function.function_arn());
     assert!(target.dead_letter_config().and_then(|d| d.arn()).is_some());
 
     // The secret is written by our tool, after the apply: it must never be in the state, and must not make

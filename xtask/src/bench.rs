@@ -147,7 +147,7 @@ fn peak_rss_kib(pid: u32) -> Result<u64> {
 pub async fn run(opts: &Options) -> Result<String> {
     let s = step("build the Lambda package (release)");
     let dirs = BuildDirs::default_for_this_checkout();
-    let artifact = lambda_build::build(Libc::Gnu, &dirs)?;
+    let artifact = lambda_build::build(Libc::Gnu, lambda_build::Function::Http, &dirs)?;
     let bin: PathBuf = dirs
         .target_dir
         .join("x86_64-unknown-linux-gnu/release/provisioner");
@@ -228,20 +228,7 @@ pub async fn run(opts: &Options) -> Result<String> {
         );
         let runtime = RuntimeApi::start(event).await?;
         let mut lambda_env = env.clone();
-        lambda_env.extend(
-            [
-                ("AWS_LAMBDA_RUNTIME_API", runtime.address.as_str()),
-                ("AWS_LAMBDA_FUNCTION_NAME", "odw-bench-provisioner"),
-                ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-                (
-                    "AWS_LAMBDA_LOG_GROUP_NAME",
-                    "/aws/lambda/odw-bench-provisioner",
-                ),
-                ("AWS_LAMBDA_LOG_STREAM_NAME", "bench"),
-            ]
-            .map(|(k, v)| (k.to_string(), v.to_string())),
-        );
+        lambda_env.extend(runtime.lambda_environment("odw-bench-provisioner"));
         let started = Instant::now();
         let child = spawn(&bin, &[], &lambda_env, &scratch.join("lambda.out"))?;
         let answer = tokio::time::timeout(Duration::from_secs(10), runtime.answer())

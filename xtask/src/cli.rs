@@ -125,10 +125,16 @@ struct EnvArg {
 #[derive(Subcommand)]
 enum LambdaCmd {
     /// Release build for provided.al2023 (x86_64), zipped reproducibly as `bootstrap`. Prints path, size, hash.
+    ///
+    /// Two functions: `http` (the HTTP API's provisioner, and the reaper) and `events` (the EventBridge
+    /// rule's, with the AWS Encryption SDK). Without --function, both.
     Build {
         /// C library to build against.
         #[arg(long, value_enum, default_value = "gnu")]
         libc: lambda_build::Libc,
+        /// Only this function's package.
+        #[arg(long, value_enum)]
+        function: Option<lambda_build::Function>,
     },
 }
 
@@ -269,18 +275,31 @@ fn random_hex(bytes: usize) -> Result<String> {
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Top::Lambda(LambdaCmd::Build { libc }) => {
-            let s = step("cargo build --release (provisioner for Lambda)");
-            let a =
-                lambda_build::build(libc, &lambda_build::BuildDirs::default_for_this_checkout())?;
-            s.done();
-            println!("path:   {}", a.zip.display());
-            println!("size:   {} bytes", a.size);
-            println!("sha256: {}", a.sha256);
-            println!(
-                "base64: {} (Lambda CodeSha256 / filebase64sha256)",
-                a.sha256_base64
-            );
+        Top::Lambda(LambdaCmd::Build { libc, function }) => {
+            let functions = match function {
+                Some(f) => vec![f],
+                None => lambda_build::Function::ALL.to_vec(),
+            };
+            for function in functions {
+                let s = step(format!(
+                    "cargo build --release ({} for Lambda)",
+                    function.binary()
+                ));
+                let a = lambda_build::build(
+                    libc,
+                    function,
+                    &lambda_build::BuildDirs::default_for_this_checkout(),
+                )?;
+                s.done();
+                println!("function: {}", function.binary());
+                println!("path:     {}", a.zip.display());
+                println!("size:     {} bytes", a.size);
+                println!("sha256:   {}", a.sha256);
+                println!(
+                    "base64:   {} (Lambda CodeSha256 / filebase64sha256)",
+                    a.sha256_base64
+                );
+            }
         }
         Top::Plan { env, out, markdown } => {
             let dep = Deployment::open(&env.name, true)?;

@@ -32,24 +32,33 @@ impl Deployment {
         }
         let work_dir = paths::target_dir().join("terraform").join(env_name);
         std::fs::create_dir_all(&work_dir)?;
-        let zip = if build_artifact {
-            let s = step("build the Lambda package");
-            let artifact = lambda_build::build(
-                lambda_build::Libc::Gnu,
-                &lambda_build::BuildDirs::default_for_this_checkout(),
-            )?;
-            s.done_with(&format!(
-                "{} ({} bytes, sha256 {})",
-                artifact.zip.display(),
-                artifact.size,
-                artifact.sha256
+        let mut package_vars = Vec::new();
+        for function in lambda_build::Function::ALL {
+            let zip = if build_artifact {
+                let s = step(format!("build the {} Lambda package", function.binary()));
+                let artifact = lambda_build::build(
+                    lambda_build::Libc::Gnu,
+                    function,
+                    &lambda_build::BuildDirs::default_for_this_checkout(),
+                )?;
+                s.done_with(&format!(
+                    "{} ({} bytes, sha256 {})",
+                    artifact.zip.display(),
+                    artifact.size,
+                    artifact.sha256
+                ));
+                artifact.zip
+            } else {
+                lambda_build::BuildDirs::default_for_this_checkout()
+                    .target_dir
+                    .join(function.zip_name())
+            };
+            package_vars.push(format!(
+                "-var={}={}",
+                function.terraform_variable(),
+                zip.display()
             ));
-            artifact.zip
-        } else {
-            paths::target_dir()
-                .join("lambda")
-                .join("provisioner-lambda.zip")
-        };
+        }
         let mut terraform = Terraform::new(
             paths::terraform_dir(),
             &[],
@@ -73,10 +82,8 @@ impl Deployment {
             &format!("-backend-config={}", backend.display()),
         ])?;
         s.done();
-        let mut vars = vec![
-            format!("-var-file={}", env.tfvars.display()),
-            format!("-var=lambda_zip_path={}", zip.display()),
-        ];
+        let mut vars = vec![format!("-var-file={}", env.tfvars.display())];
+        vars.extend(package_vars);
         vars.extend(worker_image_vars()?);
         Ok(Deployment {
             vars,

@@ -30,6 +30,50 @@ impl Libc {
     }
 }
 
+/// Which Lambda function to package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Function {
+    /// `provisioner`: the HTTP API's function (and the reaper's schedule). Kept slim: no Encryption SDK.
+    Http,
+    /// `provisioner-events`: the EventBridge rule's function, with the AWS Encryption SDK.
+    Events,
+}
+
+impl Function {
+    pub const ALL: [Function; 2] = [Function::Http, Function::Events];
+
+    /// The cargo binary.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Function::Http => "provisioner",
+            Function::Events => "provisioner-events",
+        }
+    }
+
+    fn cargo_features(self) -> &'static [&'static str] {
+        match self {
+            Function::Http => &[],
+            Function::Events => &["--features", "eventbridge"],
+        }
+    }
+
+    /// The package's file name.
+    pub fn zip_name(self) -> &'static str {
+        match self {
+            Function::Http => "provisioner-lambda.zip",
+            Function::Events => "provisioner-events-lambda.zip",
+        }
+    }
+
+    /// The root module's variable naming the package.
+    pub fn terraform_variable(self) -> &'static str {
+        match self {
+            Function::Http => "lambda_zip_path",
+            Function::Events => "events_lambda_zip_path",
+        }
+    }
+}
+
 pub struct Artifact {
     pub zip: PathBuf,
     pub size: u64,
@@ -57,8 +101,8 @@ impl BuildDirs {
     }
 }
 
-/// Builds the release binary and packages it. Tests build other checkouts into other folders.
-pub fn build(libc: Libc, dirs: &BuildDirs) -> Result<Artifact> {
+/// Builds `function`'s release binary and packages it. Tests build other checkouts into other folders.
+pub fn build(libc: Libc, function: Function, dirs: &BuildDirs) -> Result<Artifact> {
     let root = dirs.checkout.as_path();
     let target_dir = dirs.target_dir.as_path();
     let cargo_home = std::env::var_os("CARGO_HOME")
@@ -88,21 +132,22 @@ pub fn build(libc: Libc, dirs: &BuildDirs) -> Result<Artifact> {
     let sh = crate::process::cargo_shell()?;
     sh.change_dir(root);
     let cc_env = format!("CFLAGS_{}", triple.replace('-', "_"));
+    let (bin, features) = (function.binary(), function.cargo_features());
     crate::process::cargo_cmd(cmd!(
         sh,
-        "cargo build --release --locked -p provisioner --bin provisioner --target {triple}"
+        "cargo build --release --locked -p provisioner --bin {bin} {features...} --target {triple}"
     ))
     .env("CARGO_TARGET_DIR", target_dir)
     .env("RUSTFLAGS", rustflags)
     .env(cc_env, cflags)
     .env("SOURCE_DATE_EPOCH", "0")
     .run()
-    .context("building the provisioner for Lambda")?;
-    let binary = target_dir.join(triple).join("release").join("provisioner");
+    .with_context(|| format!("building {bin} for Lambda"))?;
+    let binary = target_dir.join(triple).join("release").join(bin);
     if libc == Libc::Gnu {
         check_glibc(&binary)?;
     }
-    let zip = target_dir.join("provisioner-lambda.zip");
+    let zip = target_dir.join(function.zip_name());
     write_zip(&binary, &zip)?;
     let bytes = std::fs::read(&zip)?;
     let digest = Sha256::digest(&bytes);

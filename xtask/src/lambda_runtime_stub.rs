@@ -137,6 +137,23 @@ impl RuntimeApi {
         })
     }
 
+    /// The variables Lambda sets for a function (`lambda_runtime` requires them), pointing at this API.
+    pub fn lambda_environment(&self, function_name: &str) -> Vec<(String, String)> {
+        [
+            ("AWS_LAMBDA_RUNTIME_API", self.address.as_str()),
+            ("AWS_LAMBDA_FUNCTION_NAME", function_name),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+            (
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                &format!("/aws/lambda/{function_name}"),
+            ),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "local"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .to_vec()
+    }
+
     /// Waits for the function's answer to the invocation.
     pub async fn answer(&self) -> Option<Value> {
         let rx = self.answered.lock().await.take()?;

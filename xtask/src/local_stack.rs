@@ -43,7 +43,8 @@ pub struct StackInfo {
 pub struct Options {
     /// Folder for state, logs and `stack.json` (default `target/local-stack`).
     pub dir: PathBuf,
-    /// The provisioner binary to serve with; `None` builds it with cargo.
+    /// The provisioner binary to serve with (`provisioner-events` is expected beside it, for the EventBridge
+    /// function's package); `None` builds both with cargo.
     pub provisioner_bin: Option<PathBuf>,
     /// Leave the processes running after this process exits.
     pub detached: bool,
@@ -165,15 +166,35 @@ fn terraform_for(dir: &Path, endpoint: &str) -> Result<Terraform> {
     )
 }
 
-/// The `-var` arguments of the local environment (its tfvars, the stack's Lambda package, the tracked
+/// The `-var` arguments of the local environment (its tfvars, the stack's Lambda packages, the tracked
 /// worker image).
 pub fn terraform_var_args(dir: &Path) -> Result<Vec<String>> {
-    let mut vars = vec![
-        format!("-var-file=environments/{ENVIRONMENT}.tfvars"),
-        format!("-var=lambda_zip_path={}", dir.join("lambda.zip").display()),
-    ];
+    let mut vars = vec![format!("-var-file=environments/{ENVIRONMENT}.tfvars")];
+    for function in lambda_build::Function::ALL {
+        vars.push(format!(
+            "-var={}={}",
+            function.terraform_variable(),
+            dir.join(function.zip_name()).display()
+        ));
+    }
     vars.extend(crate::deployment::worker_image_vars()?);
     Ok(vars)
+}
+
+/// Packages the stack's Lambda functions into `dir` from the binaries in `bin_dir` (a debug build: the
+/// emulator stores the packages but runs nothing).
+pub fn write_lambda_packages(bin_dir: &Path, dir: &Path) -> Result<()> {
+    for function in lambda_build::Function::ALL {
+        let bin = bin_dir.join(function.binary());
+        if !bin.exists() {
+            bail!(
+                "{} does not exist: build it with `cargo build -p provisioner --features eventbridge --bins`",
+                bin.display()
+            );
+        }
+        lambda_build::write_zip(&bin, &dir.join(function.zip_name()))?;
+    }
+    Ok(())
 }
 
 /// Stops a running stack (by the PIDs in `stack.json`) and removes its folder. Returns whether one was there.
@@ -192,10 +213,10 @@ fn build_provisioner() -> Result<PathBuf> {
     let sh = crate::process::cargo_shell()?;
     crate::process::cargo_cmd(xshell::cmd!(
         sh,
-        "cargo build --quiet -p provisioner --bin provisioner"
+        "cargo build --quiet -p provisioner --features eventbridge --bins"
     ))
     .run()
-    .context("building the provisioner")?;
+    .context("building the provisioner and provisioner-events")?;
     Ok(paths::target_dir().join("debug").join("provisioner"))
 }
 
@@ -261,7 +282,12 @@ pub async fn up(opts: Options) -> Result<Stack> {
     };
 
     let s = step("terraform apply (environment local)");
-    lambda_build::write_zip(&provisioner_bin, &dir.join("lambda.zip"))?;
+    write_lambda_packages(
+        provisioner_bin
+            .parent()
+            .context("the provisioner binary has no folder")?,
+        &dir,
+    )?;
     terraform::stage_with_local_backend(&dir.join("terraform"), &dir.join("terraform.tfstate"))?;
     let tf = terraform_for(&dir, &endpoint)?;
     tf.run(&["init", "-input=false", "-no-color"])?;

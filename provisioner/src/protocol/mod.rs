@@ -9,7 +9,7 @@ pub mod command;
 pub mod signature;
 
 pub use admission::{Refusal, WORKER_REQUEST_PATH, admit, precheck};
-pub use command::{Command, CommandError, Ids, LinkToken, StartRequest};
+pub use command::{Command, CommandError, Ids, LinkToken, StartRequest, validate_id};
 pub use signature::{RawRequest, SignatureError, sign, verify};
 
 /// Largest request body accepted. Real commands are a few hundred bytes; the cap bounds the work an

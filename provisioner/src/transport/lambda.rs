@@ -76,6 +76,12 @@ pub async fn dispatch(provisioner: &Provisioner, event: Value) -> Result<Value, 
         let request: Request = request.into();
         return Ok(to_response(handle(provisioner, &request).await));
     }
+    if crate::eventbridge::request::is_worker_request(&event) {
+        return Err(
+            "EventBridge worker requests are handled by the provisioner-events function, not this one: point the rule's target at it (Terraform does)"
+                .into(),
+        );
+    }
     Err(format!(
         "unsupported event: expected an API Gateway HTTP API request or {{\"{ACTION_FIELD}\": \"{ACTION_REAP}\"}}"
     ))

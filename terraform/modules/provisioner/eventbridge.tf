@@ -46,8 +46,8 @@ resource "aws_cloudwatch_event_rule" "worker_request" {
 resource "aws_cloudwatch_event_target" "provisioner" {
   rule           = aws_cloudwatch_event_rule.worker_request.name
   event_bus_name = aws_cloudwatch_event_bus.control_room.name
-  target_id      = "provisioner"
-  arn            = aws_lambda_function.this.arn
+  target_id      = "provisioner-events"
+  arn            = aws_lambda_function.events.arn
 
   retry_policy {
     maximum_retry_attempts       = var.event_maximum_retry_attempts
@@ -62,7 +62,7 @@ resource "aws_cloudwatch_event_target" "provisioner" {
 resource "aws_lambda_permission" "events" {
   statement_id  = "AllowEventBridgeWorkerRequest"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this.function_name
+  function_name = aws_lambda_function.events.function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.worker_request.arn
 }

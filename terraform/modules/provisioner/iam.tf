@@ -24,7 +24,8 @@ locals {
   container_instance_arns = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:container-instance/${var.cluster_name}/*"
 }
 
-data "aws_iam_policy_document" "lambda" {
+# What both functions need to launch, find and stop workers.
+data "aws_iam_policy_document" "launch_workers" {
   statement {
     sid       = "RunWorkerTasksOnOwnCluster"
     actions   = ["ecs:RunTask"]
@@ -115,6 +116,13 @@ data "aws_iam_policy_document" "lambda" {
     actions   = ["ssm:GetParameter"]
     resources = [var.cluster_config_parameter_arn]
   }
+
+}
+
+# The HTTP function's own: its logs, and the DLQ for failed asynchronous
+# invocations (the reaper's schedule) when enabled.
+data "aws_iam_policy_document" "lambda" {
+  source_policy_documents = [data.aws_iam_policy_document.launch_workers.json]
 
   statement {
     sid       = "WriteOwnLogs"

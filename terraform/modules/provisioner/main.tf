@@ -10,6 +10,18 @@ locals {
 
   # A digest pins the exact image bytes; the tag is the fallback.
   worker_image = var.worker_image_digest != "" ? "${var.ecr_repository_url}@${var.worker_image_digest}" : "${var.ecr_repository_url}:${var.worker_image_tag}"
+
+  # What both functions read (provisioner/src/config.rs documents each).
+  provisioner_environment = {
+    PROVISIONER_SECRET_ID                = var.secret_arn
+    PROVISIONER_CLUSTER_CONFIG_PARAMETER = var.cluster_config_parameter_name
+    PROVISIONER_WORKER_IMAGE             = local.worker_image
+    PROVISIONER_LOG_FORMAT               = "json"
+    PROVISIONER_DEPLOYMENT               = var.name_prefix
+    PROVISIONER_DEFAULT_LIFETIME_SECONDS = tostring(var.worker_default_lifetime_seconds)
+    PROVISIONER_MAX_LIFETIME_SECONDS     = tostring(var.worker_max_lifetime_seconds)
+    PROVISIONER_PENDING_GRACE_SECONDS    = tostring(var.pending_grace_seconds)
+  }
 }
 
 # Created before the function so that retention applies from the first log line.
@@ -38,16 +50,7 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = var.lambda_reserved_concurrency
 
   environment {
-    variables = {
-      PROVISIONER_SECRET_ID                = var.secret_arn
-      PROVISIONER_CLUSTER_CONFIG_PARAMETER = var.cluster_config_parameter_name
-      PROVISIONER_WORKER_IMAGE             = local.worker_image
-      PROVISIONER_LOG_FORMAT               = "json"
-      PROVISIONER_DEPLOYMENT               = var.name_prefix
-      PROVISIONER_DEFAULT_LIFETIME_SECONDS = tostring(var.worker_default_lifetime_seconds)
-      PROVISIONER_MAX_LIFETIME_SECONDS     = tostring(var.worker_max_lifetime_seconds)
-      PROVISIONER_PENDING_GRACE_SECONDS    = tostring(var.pending_grace_seconds)
-    }
+    variables = local.provisioner_environment
   }
 
   # Failed asynchronous (EventBridge) invocations end up in the DLQ as well.

@@ -8,6 +8,11 @@ output "function_arn" {
   value       = aws_lambda_function.this.arn
 }
 
+output "events_function_name" {
+  description = "Name of the EventBridge worker request Lambda."
+  value       = aws_lambda_function.events.function_name
+}
+
 output "worker_image" {
   description = "Worker image reference given to the provisioner."
   value       = local.worker_image

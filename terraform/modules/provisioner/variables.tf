@@ -18,6 +18,31 @@ variable "lambda_zip_path" {
   }
 }
 
+variable "events_lambda_zip_path" {
+  description = "Path of the EventBridge function's deployment package (zip with a `bootstrap` executable: provisioner-events)."
+  type        = string
+
+  validation {
+    condition     = endswith(var.events_lambda_zip_path, ".zip")
+    error_message = "events_lambda_zip_path must point to a .zip file."
+  }
+}
+
+variable "allow_plaintext_link_tokens" {
+  description = "Accept Control Room's development-mode EventBridge events that carry the link token in plain text. Never in production."
+  type        = bool
+}
+
+variable "events_function_retry_attempts" {
+  description = "How many times Lambda retries a failed EventBridge invocation (an AWS outage) before the dead-letter queue."
+  type        = number
+
+  validation {
+    condition     = contains([0, 1, 2], var.events_function_retry_attempts)
+    error_message = "events_function_retry_attempts must be 0, 1 or 2 (Lambda's limits)."
+  }
+}
+
 variable "lambda_timeout" {
   description = "Timeout of the provisioner Lambda, in seconds."
   type        = number
