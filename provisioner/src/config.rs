@@ -294,14 +294,21 @@ impl ConfigStore {
         Ok(loaded)
     }
 
-    /// Reloads now unless the cache is younger than a few seconds; returns the fresh configuration, or
-    /// `None` when it was too recent to reload (so the caller's answer stands).
-    pub async fn reload_if_stale(&self) -> Result<Option<Arc<Loaded>>, ConfigError> {
+    /// A configuration newer than `seen` (the one the caller judged with): the cached one if another
+    /// request has reloaded it meanwhile, else a reload, unless the cache is younger than
+    /// [`MIN_RELOAD_INTERVAL`]. `None`: nothing newer to try (so the caller's answer stands).
+    pub async fn reload_if_stale(
+        &self,
+        seen: &Arc<Loaded>,
+    ) -> Result<Option<Arc<Loaded>>, ConfigError> {
         let mut cache = self.cache.lock().await;
-        if let Some((at, _)) = cache.as_ref()
-            && at.elapsed() < MIN_RELOAD_INTERVAL
-        {
-            return Ok(None);
+        if let Some((at, cached)) = cache.as_ref() {
+            if !Arc::ptr_eq(cached, seen) {
+                return Ok(Some(cached.clone()));
+            }
+            if at.elapsed() < MIN_RELOAD_INTERVAL {
+                return Ok(None);
+            }
         }
         let loaded = Arc::new(self.load().await?);
         *cache = Some((Instant::now(), loaded.clone()));

@@ -45,6 +45,15 @@ impl Reply {
         )
     }
 
+    /// 500 before the caller is authenticated: the details (resource ARNs, the account id in an AWS
+    /// AccessDenied message) are logged, not told to whoever sent the request.
+    pub fn retryable_unauthenticated(detail: impl std::fmt::Display) -> Reply {
+        error!(error = %detail, "could not load configuration");
+        Reply::retryable(
+            "could not load configuration from AWS; the details are in the provisioner's logs under this request's id",
+        )
+    }
+
     /// 500: something on our side failed; Control Room retries.
     pub fn retryable(message: impl std::fmt::Display) -> Reply {
         Reply::json(
@@ -223,17 +232,20 @@ impl Provisioner {
         req: &RawRequest<'_>,
         now_epoch_ms: i64,
     ) -> Result<(Arc<Loaded>, Command), Reply> {
-        let loaded = store.get().await.map_err(Reply::retryable)?;
+        let loaded = store
+            .get()
+            .await
+            .map_err(Reply::retryable_unauthenticated)?;
         match admit(req, loaded.secrets.as_slice(), now_epoch_ms) {
             Ok(command) => Ok((loaded, command)),
             Err(Refusal::Forbidden(SignatureError::Mismatch)) => {
-                match store.reload_if_stale().await {
+                match store.reload_if_stale(&loaded).await {
                     Ok(Some(fresh)) => match admit(req, fresh.secrets.as_slice(), now_epoch_ms) {
                         Ok(command) => Ok((fresh, command)),
                         Err(refusal) => Err(Reply::refused(refusal)),
                     },
                     Ok(None) => Err(Reply::forbidden(SignatureError::Mismatch)),
-                    Err(e) => Err(Reply::retryable(e)),
+                    Err(e) => Err(Reply::retryable_unauthenticated(e)),
                 }
             }
             Err(refusal) => Err(Reply::refused(refusal)),
@@ -285,6 +297,19 @@ impl Provisioner {
                             200,
                             json!({"status": "OK", "message": "worker already running",
                                    "taskArn": task_arn, "workerName": worker_name}),
+                        )
+                    }
+                    Ok(StartOutcome::AlreadyHandled) => {
+                        info!(
+                            worker_name,
+                            "start already handled by ECS; its worker has ended"
+                        );
+                        metrics::record(&settings.deployment, Metric::DuplicateStarts, 1);
+                        Reply::json(
+                            200,
+                            json!({"status": "OK",
+                                   "message": "start already handled; the run's worker has ended",
+                                   "workerName": worker_name}),
                         )
                     }
                     Err(e) => {

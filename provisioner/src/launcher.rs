@@ -8,8 +8,8 @@ use crate::config::{ClusterConfig, LifetimePolicy};
 use crate::protocol::{Ids, StartRequest};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::{
-    CapacityProviderStrategyItem, ContainerDefinition, ContainerOverride, DesiredStatus,
-    KeyValuePair, LogConfiguration, LogDriver, NetworkMode, Tag, TaskOverride,
+    CapacityProviderStrategyItem, ContainerDefinition, ContainerOverride, KeyValuePair,
+    LogConfiguration, LogDriver, NetworkMode, Tag, TaskOverride,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -88,7 +88,7 @@ impl TaskDefinitionSpec {
     }
 }
 
-/// The stable key of one robot run: the `clientToken` of its RunTask (64 hex characters).
+/// The stable key of one robot run (64 hex characters): its `startedBy` and its in-process lock.
 pub fn run_key(ids: &Ids) -> String {
     let mut h = Sha256::new();
     h.update(ids.workspace_id.as_bytes());
@@ -100,6 +100,17 @@ pub fn run_key(ids: &Ids) -> String {
 /// The `startedBy` of a run's tasks (ECS allows 36 characters, so ids cannot be used directly).
 pub fn started_by(ids: &Ids) -> String {
     format!("odw-{}", &run_key(ids)[..32])
+}
+
+/// RunTask's `clientToken` for one start request (64 hex characters, ECS's limit): the run and its link
+/// token. A retry or replay of the same request reuses it, so ECS launches at most one task for it; a new
+/// start of the same run (Control Room issues a fresh link token) gets a new one and may launch again.
+pub fn client_token(request: &StartRequest) -> String {
+    let mut h = Sha256::new();
+    h.update(run_key(&request.ids).as_bytes());
+    h.update(b"\n");
+    h.update(request.link_token.expose().as_bytes());
+    hex::encode(h.finalize())
 }
 
 /// Why a launcher call failed. All are worth a retry by Control Room (answered 500).
@@ -134,6 +145,10 @@ pub enum StartOutcome {
     AlreadyRunning {
         task_arn: String,
     },
+    /// ECS refused the RunTask as a repeat of a start it already handled (same `clientToken`), and the run
+    /// has no task running now: its worker was launched by an earlier attempt and has ended. Nothing was
+    /// launched, and a retry would change nothing.
+    AlreadyHandled,
 }
 
 pub struct Launcher {
@@ -178,8 +193,9 @@ impl Launcher {
                 .filter(|td| td.status().map(|s| s.as_str()) == Some("ACTIVE"))
                 .and_then(|td| td.task_definition_arn())
                 .map(str::to_owned),
-            // A service error means "no such family" here; transport failures are real failures.
-            Err(SdkError::ServiceError(_)) => None,
+            // ECS answers an unknown family with a ClientException; anything else (throttling, access
+            // denied, transport) is a real failure, not a reason to register yet another revision.
+            Err(SdkError::ServiceError(e)) if e.err().code() == Some("ClientException") => None,
             Err(e) => return Err(aws_err("DescribeTaskDefinition")(e)),
         };
         let arn = match arn {
@@ -210,6 +226,11 @@ impl Launcher {
     }
 
     /// The run's tasks that are meant to be running (pending, provisioning or running).
+    ///
+    /// `startedBy` must be ListTasks' only filter (ECS refuses it with others, `desiredStatus` included);
+    /// ECS then lists the RUNNING desired status by default, but not every implementation does (the
+    /// emulator lists stopped tasks too). So when the list is not empty, DescribeTasks confirms each one's
+    /// desired status: one more call, made only when the run already has tasks (a duplicate, or a stop).
     pub async fn find_tasks(
         &self,
         cluster: &ClusterConfig,
@@ -223,7 +244,6 @@ impl Launcher {
                 .list_tasks()
                 .cluster(&cluster.cluster_arn)
                 .started_by(started_by(ids))
-                .desired_status(DesiredStatus::Running)
                 .set_next_token(next)
                 .send()
                 .await
@@ -231,9 +251,29 @@ impl Launcher {
             arns.extend(out.task_arns().iter().cloned());
             next = out.next_token().map(str::to_owned);
             if next.is_none() {
-                return Ok(arns);
+                break;
             }
         }
+        let mut running = Vec::new();
+        for chunk in arns.chunks(100) {
+            let out = self
+                .ecs
+                .describe_tasks()
+                .cluster(&cluster.cluster_arn)
+                .set_tasks(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(aws_err("DescribeTasks"))?;
+            running.extend(
+                out.tasks()
+                    .iter()
+                    .filter(|t| t.desired_status() == Some("RUNNING"))
+                    .filter_map(|t| t.task_arn().map(str::to_owned)),
+            );
+        }
+        // Keep ListTasks' order (DescribeTasks may answer in any).
+        arns.retain(|arn| running.contains(arn));
+        Ok(arns)
     }
 
     fn run_lock(&self, key: &str) -> Arc<Mutex<()>> {
@@ -286,7 +326,7 @@ impl Launcher {
             .task_definition(task_definition)
             .count(1)
             .started_by(started_by(&request.ids))
-            .client_token(&key)
+            .client_token(client_token(request))
             .overrides(
                 TaskOverride::builder()
                     .container_overrides(
@@ -312,15 +352,31 @@ impl Launcher {
                     .expect("capacity provider is set"),
             );
         }
-        let out = run
+        let sent = run
             .customize()
             .config_override(
                 aws_sdk_ecs::config::Builder::default()
                     .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled()),
             )
             .send()
-            .await
-            .map_err(aws_err("RunTask"))?;
+            .await;
+        let out = match sent {
+            Ok(out) => out,
+            // The same clientToken with other parameters (our tags carry the time of the call): an
+            // earlier attempt of this very request reached ECS. If its task is there, it is this run's
+            // worker; if not, that worker has already ended.
+            Err(SdkError::ServiceError(e)) if e.err().code() == Some("ConflictException") => {
+                return Ok(
+                    match self.find_tasks(cluster, &request.ids).await?.first() {
+                        Some(task_arn) => StartOutcome::AlreadyRunning {
+                            task_arn: task_arn.clone(),
+                        },
+                        None => StartOutcome::AlreadyHandled,
+                    },
+                );
+            }
+            Err(e) => return Err(aws_err("RunTask")(e)),
+        };
         if let Some(task_arn) = out.tasks().first().and_then(|t| t.task_arn()) {
             return Ok(StartOutcome::Launched {
                 task_arn: task_arn.to_string(),
@@ -417,5 +473,14 @@ mod tests {
         assert_eq!(run_key(&ids("a", "b")).len(), 64);
         assert_ne!(run_key(&ids("a", "bc")), run_key(&ids("ab", "c")));
         assert_eq!(run_key(&ids("a", "b")), run_key(&ids("a", "b")));
+        let start = |token: &str| StartRequest {
+            ids: ids("w", "r"),
+            link_token: crate::protocol::LinkToken::new(token.into()).unwrap(),
+            max_lifetime_seconds: None,
+        };
+        assert_eq!(client_token(&start("t1")), client_token(&start("t1")));
+        assert_ne!(client_token(&start("t1")), client_token(&start("t2")));
+        assert_eq!(client_token(&start("t1")).len(), 64);
+        assert!(!client_token(&start("t1")).contains("t1"));
     }
 }

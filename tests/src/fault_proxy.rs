@@ -27,6 +27,8 @@ pub enum Fault {
     DropConnection,
     /// Forward (AWS does the work), then hold the answer back this long.
     Delay(Duration),
+    /// Answer with this AWS error (HTTP status and error code); nothing is forwarded.
+    AwsError { status: u16, code: String },
 }
 
 #[derive(Default)]
@@ -112,6 +114,9 @@ async fn answer(
             "Service is unavailable (injected)",
         )),
         Fault::DropConnection => Err(BoxError::from("dropping the connection")),
+        Fault::AwsError { status, code } => {
+            Ok(aws_error(status, &code, "injected by the fault proxy"))
+        }
         Fault::Delay(d) => {
             let answer = forward(&upstream, req).await;
             tokio::time::sleep(d).await;

@@ -168,3 +168,28 @@ async fn a_runtask_answer_that_comes_too_late_launches_no_second_worker() {
     assert_eq!(status.status, 500, "{}", status.body);
     assert!(took < BOUND, "{took:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_runtask_conflict_means_an_earlier_attempt_was_handled_not_a_failure() {
+    let w = world("fault-conflict").await;
+    // ECS answers ConflictException when a clientToken comes back with other parameters: an earlier
+    // attempt of this very start reached it. No task of the run is running, so its worker has ended:
+    // answered 200 (a 500 would make Control Room retry forever), and nothing is launched.
+    let body = invoke::start_body("ws-f", "run-c1", "tok-conflict", None);
+    w.proxy.inject(
+        Fault::AwsError {
+            status: 400,
+            code: "ConflictException".into(),
+        },
+        Some("RunTask"),
+    );
+    let (answer, _) = w.send(&body).await;
+    w.proxy.clear();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        answer.json()["message"],
+        "start already handled; the run's worker has ended"
+    );
+    assert_eq!(w.proxy.faulted("RunTask"), 1);
+    assert_eq!(w.tasks_of("run-c1").await, 0);
+}

@@ -398,12 +398,19 @@ async fn aws_unreachable_or_config_missing_is_a_retryable_500_within_bounds() {
                 .unwrap()
                 .contains("could not load configuration")
         );
+        // Before authentication, the caller learns nothing of our resources; the log has the details.
+        assert!(!answer.body.contains(&seeded.secret_id), "{}", answer.body);
+        assert!(!answer.body.contains("123456789012"), "{}", answer.body);
         assert!(
             started.elapsed() < std::time::Duration::from_secs(10),
             "took {:?}",
             started.elapsed()
         );
     }
+    assert!(
+        serve.logs().contains(&seeded.secret_id),
+        "the log names what could not be read"
+    );
     drop(serve);
 
     // A deployment missing an environment variable names it, and answers 500 (an operator must fix it).

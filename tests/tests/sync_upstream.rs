@@ -306,9 +306,15 @@ async fn a_fork_behind_gets_a_merged_sync_branch_and_one_pull_request_with_its_s
             .all(|c| c.authorization.as_deref() == Some("Bearer test-token"))
     );
 
-    // Run again (the scheduled workflow, next week): the same pull request is updated, not duplicated.
+    // Run again (the scheduled workflow, next week): the branch already holds this sync and is left as it
+    // is; the same pull request is updated, not duplicated.
+    let pushed = git(&repos.fork_bare, &["rev-parse", &expected_branch]);
     let again = run_sync(&repos, &stub, false).await;
     assert!(matches!(again, Outcome::Merged { .. }), "{again:?}");
+    assert_eq!(
+        git(&repos.fork_bare, &["rev-parse", &expected_branch]),
+        pushed
+    );
     assert_eq!(stub.pull_requests().len(), 1);
     assert!(stub.calls().iter().any(|c| c.method == "PATCH"));
 }
@@ -352,6 +358,37 @@ async fn a_conflicting_upstream_change_opens_a_pull_request_listing_the_files_an
         "{}",
         prs[0].body
     );
+    // A person resolves the conflict on the sync branch, as the pull request says; the next scheduled run
+    // must not wipe that work.
+    let person = e2e::scratch_dir("sync-person");
+    git(
+        &person,
+        &["clone", "--quiet", repos.fork_bare.to_str().unwrap(), "w"],
+    );
+    let person = person.join("w");
+    git(&person, &["switch", "--quiet", branch.as_str()]);
+    git(
+        &person,
+        &[
+            "merge",
+            "--quiet",
+            "origin/main",
+            "-X",
+            "ours",
+            "-m",
+            "resolve",
+        ],
+    );
+    git(
+        &person,
+        &["push", "--quiet", "origin", &format!("HEAD:{branch}")],
+    );
+    let resolved = git(&person, &["rev-parse", "HEAD"]);
+    let again = run_sync(&repos, &stub, false).await;
+    assert!(matches!(again, Outcome::Conflicts { .. }), "{again:?}");
+    assert_eq!(git(&repos.fork_bare, &["rev-parse", branch]), resolved);
+    assert_eq!(stub.pull_requests().len(), 1);
+
     // The fork's checkout is left clean, on its own commit.
     assert_eq!(git(&repos.fork, &["status", "--porcelain"]), "");
     assert!(

@@ -114,7 +114,6 @@ pub async fn converse(stack: &Stack) -> Result<DemoReport> {
         .list_tasks()
         .cluster(&info.cluster_arn)
         .started_by(started_by(&ids))
-        .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
         .send()
         .await
         .map_err(crate::aws::err("listing tasks"))?;

@@ -55,7 +55,8 @@ impl Git {
     /// with `GITHUB_TOKEN` set, the token for github.com remotes (passed through the environment, as
     /// actions/checkout would, but without leaving it in the checkout's config).
     pub fn for_github_checkout(repo_dir: &Path) -> Result<Git> {
-        let mut git = Git::new(repo_dir);
+        // The fork's own hooks do not run on our automated merges and commits: they would see the token.
+        let mut git = Git::new(repo_dir).with_config("core.hooksPath", "/dev/null");
         if !git.try_run(&["config", "user.email"])?.ok {
             git = git
                 .with_config("user.name", "ecs-on-demand-worker sync")

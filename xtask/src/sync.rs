@@ -143,6 +143,20 @@ fn owned(path: &str, prefixes: &[String]) -> bool {
     })
 }
 
+/// `url` without any credentials in it (`https://user:token@host/…` → `https://host/…`), for messages.
+pub fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
 /// The commands a person runs to finish a conflicting sync.
 pub fn resolution_steps(remote: &str, branch: &str, sync_branch: &str) -> String {
     format!(
@@ -193,12 +207,13 @@ pub fn sync(opts: &Options, github: Option<&GitHub>) -> Result<Outcome> {
     if opts.dry_run {
         return Ok(outcome);
     }
+    let upstream_shown = without_credentials(&opts.upstream);
     let (title, body) = match &outcome {
         Outcome::Merged { kept, .. } => (
             format!("Sync with upstream ({short})"),
             format!(
                 "Merges upstream `{}` {} at {upstream_sha} into `{}`.\n\n{}\n\nOpened by `cargo xtask sync-upstream`.",
-                opts.upstream,
+                upstream_shown,
                 opts.branch,
                 opts.branch,
                 if kept.is_empty() {
@@ -218,7 +233,7 @@ pub fn sync(opts: &Options, github: Option<&GitHub>) -> Result<Outcome> {
             format!("Sync with upstream ({short}): merge conflicts to resolve"),
             format!(
                 "Upstream `{}` {} at {upstream_sha} does not merge cleanly into `{}`. This branch points at upstream's commit.\n\nConflicting files:\n{}\n\nTo resolve:\n\n{}\n\nOpened by `cargo xtask sync-upstream`.",
-                opts.upstream,
+                upstream_shown,
                 opts.branch,
                 opts.branch,
                 files
@@ -280,8 +295,27 @@ fn merge_in(
         kept.push(path.clone());
     }
     let remaining: Vec<String> = wt.lines(&["diff", "--name-only", "--diff-filter=U"])?;
-    let push = |what: &str| -> Result<()> {
-        if opts.dry_run {
+    // The sync branch may already hold this sync: pushed by an earlier run (the weekly schedule), perhaps
+    // with a person's merge on top. It is left as it is; force-pushing would wipe that work.
+    let already_synced = |contains: &[&str]| -> Result<bool> {
+        let remote_ref = format!("refs/heads/{sync_branch}");
+        let listed = git.run(&["ls-remote", &opts.remote, &remote_ref])?;
+        let Some(remote_sha) = listed.split_whitespace().next().map(str::to_owned) else {
+            return Ok(false);
+        };
+        git.run(&["fetch", "--quiet", "--no-tags", &opts.remote, &remote_ref])?;
+        for commit in contains {
+            if !git
+                .try_run(&["merge-base", "--is-ancestor", commit, &remote_sha])?
+                .ok
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    };
+    let push = |what: &str, contains: &[&str]| -> Result<()> {
+        if opts.dry_run || already_synced(contains)? {
             return Ok(());
         }
         git.run(&[
@@ -296,7 +330,7 @@ fn merge_in(
     };
     if !remaining.is_empty() {
         wt.run(&["merge", "--abort"])?;
-        push(upstream_sha)?;
+        push(upstream_sha, &[upstream_sha])?;
         return Ok(Outcome::Conflicts {
             branch: sync_branch.to_string(),
             upstream_sha: upstream_sha.to_string(),
@@ -317,7 +351,7 @@ fn merge_in(
         ),
     ])?;
     let merge_commit = wt.run(&["rev-parse", "HEAD"])?;
-    push(&merge_commit)?;
+    push(&merge_commit, &[upstream_sha, base])?;
     Ok(Outcome::Merged {
         branch: sync_branch.to_string(),
         upstream_sha: upstream_sha.to_string(),
@@ -344,6 +378,23 @@ mod tests {
         assert!(!owned("terraform/environments.tf", &owned_paths));
         assert!(!owned("fork.toml.bak", &owned_paths));
         assert!(!owned("README.md", &owned_paths));
+    }
+
+    #[test]
+    fn credentials_never_reach_messages() {
+        assert_eq!(
+            without_credentials("https://x-access-token:ghp_abc@github.com/o/r.git"),
+            "https://github.com/o/r.git"
+        );
+        assert_eq!(
+            without_credentials("https://github.com/o/r.git"),
+            "https://github.com/o/r.git"
+        );
+        assert_eq!(
+            without_credentials("https://github.com/o/r@v1.git"),
+            "https://github.com/o/r@v1.git"
+        );
+        assert_eq!(without_credentials("/srv/git/up.git"), "/srv/git/up.git");
     }
 
     #[test]

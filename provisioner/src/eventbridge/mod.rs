@@ -42,6 +42,8 @@ mod handling {
         AlreadyRunning {
             task_arn: String,
         },
+        /// A redelivered event whose worker was launched and has already ended.
+        AlreadyHandled,
         /// Cannot be acted on; sent to the dead-letter queue.
         Rejected {
             error: EventError,
@@ -84,6 +86,9 @@ mod handling {
                     }
                     Ok(EventOutcome::AlreadyRunning { task_arn }) => Ok(
                         json!({"status": "OK", "message": "worker already running", "taskArn": task_arn}),
+                    ),
+                    Ok(EventOutcome::AlreadyHandled) => Ok(
+                        json!({"status": "OK", "message": "start already handled; the run's worker has ended"}),
                     ),
                     Ok(EventOutcome::Rejected { error }) => {
                         warn!(reason = error.kind(), error = %error, "event rejected");
@@ -133,8 +138,10 @@ mod handling {
                         .await;
                     // The secret may have been rotated since it was cached: reload once, as HTTP does.
                     if opened == Err(EventError::Undecryptable)
-                        && let Some(fresh) =
-                            store.reload_if_stale().await.map_err(|e| e.to_string())?
+                        && let Some(fresh) = store
+                            .reload_if_stale(&loaded)
+                            .await
+                            .map_err(|e| e.to_string())?
                     {
                         opened = self
                             .decryptor
@@ -177,6 +184,11 @@ mod handling {
                     info!(task_arn, "worker already running; nothing launched");
                     metrics::record(&settings.deployment, Metric::DuplicateStarts, 1);
                     Ok(EventOutcome::AlreadyRunning { task_arn })
+                }
+                Ok(StartOutcome::AlreadyHandled) => {
+                    info!("start already handled by ECS; its worker has ended");
+                    metrics::record(&settings.deployment, Metric::DuplicateStarts, 1);
+                    Ok(EventOutcome::AlreadyHandled)
                 }
                 Err(e) => {
                     metrics::record(&settings.deployment, Metric::StartFailures, 1);

@@ -20,7 +20,8 @@ pub const SIGNED_HEADERS_HEADER: &str = "x-rc-signed-headers";
 pub const MAX_CLOCK_SKEW_SECONDS: i64 = 15 * 60;
 
 /// The request exactly as received: the signature covers these bytes, so nothing here is normalised.
-#[derive(Debug, Clone, Copy)]
+/// `Debug` shows the shape only: the body may hold a link token.
+#[derive(Clone, Copy)]
 pub struct RawRequest<'a> {
     pub method: &'a str,
     pub raw_path: &'a str,
@@ -28,6 +29,21 @@ pub struct RawRequest<'a> {
     /// Header names as received (any case) with their values.
     pub headers: &'a [(String, String)],
     pub body: &'a [u8],
+}
+
+impl std::fmt::Debug for RawRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawRequest")
+            .field("method", &self.method)
+            .field("raw_path", &self.raw_path)
+            .field("raw_query", &self.raw_query)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl RawRequest<'_> {

@@ -81,16 +81,16 @@ data "aws_iam_policy_document" "launch_workers" {
     resources = ["*"]
   }
 
-  # Tags are applied only while creating tasks / task definitions (the tags
-  # that make stop/status and de-duplication work).
+  # Tags are applied only while creating tasks (the tags that make stop,
+  # de-duplication and the reaper work); task definitions are not tagged.
   statement {
     sid       = "TagOnCreate"
     actions   = ["ecs:TagResource"]
-    resources = concat([local.task_arns], local.task_definition_arns)
+    resources = [local.task_arns]
     condition {
       test     = "StringEquals"
       variable = "ecs:CreateAction"
-      values   = ["RunTask", "RegisterTaskDefinition"]
+      values   = ["RunTask"]
     }
   }
 
@@ -107,7 +107,7 @@ data "aws_iam_policy_document" "launch_workers" {
 
   statement {
     sid       = "ReadSharedSecret"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    actions   = ["secretsmanager:GetSecretValue"]
     resources = [var.secret_arn]
   }
 
