@@ -281,13 +281,16 @@ pub async fn up(opts: Options) -> Result<Stack> {
         provisioner: None,
     };
 
-    let s = step("terraform apply (environment local)");
+    let s = step("package the two Lambda functions (debug builds: the emulator runs nothing)");
     write_lambda_packages(
         provisioner_bin
             .parent()
             .context("the provisioner binary has no folder")?,
         &dir,
     )?;
+    s.done();
+
+    let s = step("terraform apply (environment local)");
     terraform::stage_with_local_backend(&dir.join("terraform"), &dir.join("terraform.tfstate"))?;
     let tf = terraform_for(&dir, &endpoint)?;
     tf.run(&["init", "-input=false", "-no-color"])?;

@@ -79,7 +79,25 @@ impl MotoServer {
             port,
         };
         server.wait_ready(Duration::from_secs(60), opts.log_file)?;
+        server.keep_tasks_running()?;
         Ok(server)
+    }
+
+    /// By default the emulator moves a task's last status one step towards STOPPED each time it is
+    /// described (RUNNING, DEACTIVATING, STOPPING, …) while its desired status stays RUNNING. ECS keeps a
+    /// running task RUNNING until it stops, so tell the emulator to do the same.
+    fn keep_tasks_running(&self) -> Result<()> {
+        ureq::post(&format!(
+            "{}/moto-api/state-manager/set-transition",
+            self.endpoint_url()
+        ))
+        .send(
+            serde_json::json!({"model_name": "ecs::task",
+                               "transition": {"progression": "manual", "times": 1_000_000_000}})
+            .to_string(),
+        )
+        .context("configuring the emulator's task lifecycle")?;
+        Ok(())
     }
 
     fn wait_ready(&mut self, timeout: Duration, log: &Path) -> Result<()> {

@@ -85,7 +85,8 @@ resource "aws_lambda_function" "events" {
 # retried by Lambda, a bounded number of times, within a bounded age; a start
 # request older than that is of no use to Control Room any more.
 resource "aws_lambda_function_event_invoke_config" "events" {
-  function_name                = aws_lambda_function.events.function_name
-  maximum_retry_attempts       = var.events_function_retry_attempts
-  maximum_event_age_in_seconds = var.event_maximum_age_seconds
+  function_name          = aws_lambda_function.events.function_name
+  maximum_retry_attempts = var.events_function_retry_attempts
+  # Lambda accepts at most 6 hours here; EventBridge's own limit is a day.
+  maximum_event_age_in_seconds = min(var.event_maximum_age_seconds, 21600)
 }
