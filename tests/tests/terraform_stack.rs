@@ -226,6 +226,32 @@ async fn root_module_applies_replans_clean_keeps_the_secret_out_of_state_and_des
         plan.stdout,
         plan.stderr
     );
+    // A change to one resource plans as that change alone: no policy that merely names it turns into
+    // "known after apply" (a plan preview that cries wolf on IAM every time gets skimmed).
+    let retention_plan = dir.join("retention.plan");
+    let mut args = with_vars(&["plan", "-input=false", "-no-color"]);
+    args.push("-var=log_retention_days=3".into());
+    args.push(format!("-out={}", retention_plan.display()));
+    run(args);
+    let shown = tf
+        .run(&["show", "-json", &retention_plan.display().to_string()])
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let changed: Vec<(&str, &str)> = shown["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["change"]["actions"] != serde_json::json!(["no-op"]))
+        .map(|c| (c["address"].as_str().unwrap(), c["type"].as_str().unwrap()))
+        .collect();
+    assert!(!changed.is_empty(), "a new retention changed nothing");
+    assert!(
+        changed
+            .iter()
+            .all(|(_, kind)| *kind == "aws_cloudwatch_log_group"),
+        "a new log retention should change log groups only, got {changed:?}"
+    );
+
     let state = tf.run(&["state", "pull"]).unwrap();
     assert!(
         state.contains(&out("secret_arn")),

@@ -8,9 +8,14 @@ data "aws_availability_zones" "available" {
   state = "available"
 }
 
+data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+
 locals {
-  azs       = slice(length(var.availability_zones) > 0 ? var.availability_zones : data.aws_availability_zones.available[0].names, 0, var.az_count)
-  nat_count = var.single_nat_gateway ? 1 : var.az_count
+  flow_logs_group_name = "/aws/vpc/${var.name_prefix}-flow-logs"
+  azs                  = slice(length(var.availability_zones) > 0 ? var.availability_zones : data.aws_availability_zones.available[0].names, 0, var.az_count)
+  nat_count            = var.single_nat_gateway ? 1 : var.az_count
 }
 
 resource "aws_vpc" "this" {
@@ -128,7 +133,7 @@ resource "aws_cloudwatch_log_group" "flow_logs" {
 
   #checkov:skip=CKV_AWS_158:Log groups use the CloudWatch Logs service-managed encryption; a customer-managed KMS key is a deliberate non-default (cost, key policy management).
   #checkov:skip=CKV_AWS_338:Retention is an operator choice (var.log_retention_days); flow logs do not need a year by default.
-  name              = "/aws/vpc/${var.name_prefix}-flow-logs"
+  name              = local.flow_logs_group_name
   retention_in_days = var.log_retention_days
 }
 
@@ -151,7 +156,8 @@ data "aws_iam_policy_document" "flow_logs" {
       "logs:PutLogEvents",
       "logs:DescribeLogStreams",
     ]
-    resources = ["${aws_cloudwatch_log_group.flow_logs[0].arn}:*"]
+    # Spelled out, not read from the log group: see modules/provisioner/iam.tf.
+    resources = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.flow_logs_group_name}:*"]
   }
 }
 

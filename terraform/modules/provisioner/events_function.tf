@@ -25,7 +25,7 @@ data "aws_iam_policy_document" "events" {
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.events.arn}:*"]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.events_function_name}:*"]
   }
 
   # Rejected events are parked by the function itself; failed invocations

@@ -121,13 +121,18 @@ data "aws_iam_policy_document" "launch_workers" {
 
 # The HTTP function's own: its logs, and the DLQ for failed asynchronous
 # invocations (the reaper's schedule) when enabled.
+#
+# Log group ARNs are spelled out rather than read from the log group resources:
+# a policy document that references a resource with a pending change (say, a
+# new retention) is only read at apply, and every plan would show the policy
+# as "known after apply".
 data "aws_iam_policy_document" "lambda" {
   source_policy_documents = [data.aws_iam_policy_document.launch_workers.json]
 
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.function_name}:*"]
   }
 
   dynamic "statement" {
