@@ -314,7 +314,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .lines()
                 .find(|l| l.starts_with("**"))
                 .unwrap_or_default()
-                .trim_matches('*');
+                .replace("**", "");
             println!("{headline}");
             println!("plan saved to {}", outcome.plan_file.display());
         }

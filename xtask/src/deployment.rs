@@ -95,7 +95,9 @@ impl Deployment {
         })
     }
 
-    /// The `local` environment whose stack lives in `dir` (the default one, or a test's own).
+    /// The `local` environment whose stack lives in `dir` (the default one, or a test's own). The
+    /// checkout's Terraform is staged again, so a plan or deploy shows the module as it is now, not as
+    /// it was at `local up`.
     pub fn open_local(env: Environment, dir: &Path) -> Result<Deployment> {
         let info = local_stack::read_info(dir)?.with_context(|| {
             format!(
@@ -104,11 +106,17 @@ impl Deployment {
                 dir.display()
             )
         })?;
+        crate::terraform::stage_with_local_backend(
+            &dir.join("terraform"),
+            &dir.join("terraform.tfstate"),
+        )?;
         let terraform = Terraform::new(
             dir.join("terraform"),
             &aws::emulator_env(&info.aws_endpoint_url, &info.region),
             Some(dir.join("terraform.log")),
         )?;
+        // A module added since `local up` must be installed before it can be planned.
+        terraform.run(&["init", "-input=false", "-no-color"])?;
         Ok(Deployment {
             target: Target::Emulator {
                 endpoint: info.aws_endpoint_url.clone(),

@@ -188,9 +188,28 @@ impl Environment {
 }
 
 /// Copies the root module (and its modules) into `dest` and adds a local-backend override, so the local
-/// stack applies exactly the tracked module without touching the checkout.
+/// stack applies exactly the tracked module without touching the checkout. Staging again replaces the
+/// previous copy (a file deleted from the checkout goes too) but keeps `.terraform`, the initialised
+/// providers; the state lives outside `dest`.
 pub fn stage_with_local_backend(dest: &Path, state_file: &Path) -> Result<()> {
     let src = paths::terraform_dir();
+    if dest.exists() {
+        for entry in
+            std::fs::read_dir(dest).with_context(|| format!("reading {}", dest.display()))?
+        {
+            let entry = entry?;
+            if entry.file_name() == ".terraform" {
+                continue;
+            }
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            }
+            .with_context(|| format!("removing the staged {}", path.display()))?;
+        }
+    }
     copy_module_tree(&src, dest)?;
     std::fs::write(
         dest.join("backend_override.tf"),
