@@ -411,7 +411,7 @@ variable "worker_image_digest" {
 }
 
 variable "api_throttling_burst_limit" {
-  description = "Burst limit of the HTTP API."
+  description = "Burst limit of the HTTP API: requests beyond it are answered 429 by API Gateway before the provisioner sees them. Raise it (with the rate limit) when many robot runs start at once, e.g. a schedule that starts hundreds of runs."
   type        = number
   default     = 50
 
@@ -422,7 +422,7 @@ variable "api_throttling_burst_limit" {
 }
 
 variable "api_throttling_rate_limit" {
-  description = "Steady-state requests per second of the HTTP API."
+  description = "Steady-state requests per second of the HTTP API (beyond it: 429 from API Gateway). Each robot run costs at least two requests (start, stop), plus Control Room's status checks."
   type        = number
   default     = 20
 
