@@ -309,7 +309,7 @@ variable "secret_recovery_window_days" {
 # Provisioner
 # ---------------------------------------------------------------------------
 variable "lambda_zip_path" {
-  description = "Path of the provisioner deployment package built by `cargo xtask build` (zip containing `bootstrap`)."
+  description = "Path of the provisioner deployment package built by `cargo xtask lambda build --function http` (zip containing `bootstrap`)."
   type        = string
 
   validation {

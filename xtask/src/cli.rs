@@ -87,7 +87,7 @@ enum Top {
     /// Pull-request chores for the workflows (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL).
     #[command(subcommand)]
     Github(GithubCmd),
-    /// Measure every figure of BENCHMARKS.md (release build, instant local stand-in for AWS).
+    /// Measure the provisioner figures of BENCHMARKS.md (release build, instant local stand-in for AWS).
     Bench {
         /// Cold starts per mode.
         #[arg(long, default_value_t = 25)]
