@@ -44,22 +44,6 @@ enum Change {
     Secret(Vec<u8>),
 }
 
-fn request<'a>(
-    method: &'a str,
-    path: &'a str,
-    query: &'a str,
-    headers: &'a [(String, String)],
-    body: &'a [u8],
-) -> RawRequest<'a> {
-    RawRequest {
-        method,
-        raw_path: path,
-        raw_query: query,
-        headers,
-        body,
-    }
-}
-
 fn usable_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 32
@@ -78,7 +62,7 @@ fuzz_target!(|input: Input| {
             body,
             now_ms,
         } => {
-            let outcome = admit(&request(&method, &path, &query, &headers, &body), &[SECRET], now_ms);
+            let outcome = admit(&RawRequest::new(&method, &path, &query, &headers, &body), &[SECRET], now_ms);
             assert!(outcome.is_err(), "an unsigned request was admitted: {outcome:?}");
         }
         Input::Signed {
@@ -97,7 +81,7 @@ fuzz_target!(|input: Input| {
             let mut names: Vec<String> = headers.iter().map(|(n, _)| n.clone()).collect();
             names.push("x-rc-timestamp".into());
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            let unsigned = request("POST", WORKER_REQUEST_PATH, "", &headers, &body);
+            let unsigned = RawRequest::new("POST", WORKER_REQUEST_PATH, "", &headers, &body);
             let Ok(added) = sign(&unsigned, &names, SECRET, NOW_S + skew) else {
                 return;
             };
@@ -158,7 +142,7 @@ fuzz_target!(|input: Input| {
                 }
             }
             let outcome = admit(
-                &request(&method, &path, &query, &headers, &body),
+                &RawRequest::new(&method, &path, &query, &headers, &body),
                 &[secret.as_slice()],
                 NOW_S * 1000,
             );

@@ -14,22 +14,6 @@ use provisioner::protocol::{
 const SECRET: &[u8] = b"property-test-secret";
 const NOW_S: i64 = 1_788_000_000;
 
-fn request<'a>(
-    method: &'a str,
-    path: &'a str,
-    query: &'a str,
-    headers: &'a [(String, String)],
-    body: &'a [u8],
-) -> RawRequest<'a> {
-    RawRequest {
-        method,
-        raw_path: path,
-        raw_query: query,
-        headers,
-        body,
-    }
-}
-
 /// `body` signed as Control Room signs it, with `extra` headers also signed.
 fn signed(body: &[u8], extra: &[(String, String)], ts: i64) -> Vec<(String, String)> {
     let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
@@ -37,7 +21,7 @@ fn signed(body: &[u8], extra: &[(String, String)], ts: i64) -> Vec<(String, Stri
     let mut names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
     names.push("x-rc-timestamp");
     let added = sign(
-        &request("POST", WORKER_REQUEST_PATH, "", &headers, body),
+        &RawRequest::new("POST", WORKER_REQUEST_PATH, "", &headers, body),
         &names,
         SECRET,
         ts,
@@ -119,7 +103,7 @@ proptest! {
         body in proptest::collection::vec(any::<u8>(), 0..2048),
         now in any::<i64>(),
     ) {
-        let req = request(&method, &path, &query, &headers, &body);
+        let req = RawRequest::new(&method, &path, &query, &headers, &body);
         let outcome = admit(&req, &[SECRET], now);
         // Forging an HMAC-SHA256 at random does not happen: nothing unsigned gets through.
         prop_assert!(outcome.is_err(), "admitted: {outcome:?}");
@@ -137,7 +121,7 @@ proptest! {
         extra.sort();
         extra.dedup_by(|a, b| a.0 == b.0);
         let headers = signed(body.as_bytes(), &extra, NOW_S + skew);
-        let base = request("POST", WORKER_REQUEST_PATH, "", &headers, body.as_bytes());
+        let base = RawRequest::new("POST", WORKER_REQUEST_PATH, "", &headers, body.as_bytes());
         let admitted = admit(&base, &[SECRET], NOW_S * 1000);
         prop_assert!(matches!(admitted, Ok(Command::Start(_))), "{admitted:?}");
 
@@ -178,7 +162,7 @@ proptest! {
                 secret = s.clone();
             }
         }
-        let changed = request(&method, &path, &query, &headers, &bytes);
+        let changed = RawRequest::new(&method, &path, &query, &headers, &bytes);
         let outcome = admit(&changed, &[secret.as_slice()], NOW_S * 1000);
         prop_assert!(outcome.is_err(), "{change:?} was admitted: {outcome:?}");
         if let Mutation::Method(_) | Mutation::Path(_) = change {
@@ -202,7 +186,7 @@ proptest! {
     ) {
         let body = breakage.replace("TOKEN", &token);
         let headers = signed(body.as_bytes(), &[], NOW_S);
-        let req = request("POST", WORKER_REQUEST_PATH, "", &headers, body.as_bytes());
+        let req = RawRequest::new("POST", WORKER_REQUEST_PATH, "", &headers, body.as_bytes());
         match admit(&req, &[SECRET], NOW_S * 1000) {
             Err(Refusal::Invalid(e)) => {
                 prop_assert!(!e.to_string().contains(&token), "{e}");
@@ -215,7 +199,7 @@ proptest! {
     #[test]
     fn oversized_bodies_are_refused_before_anything_else(extra in 1usize..4096) {
         let body = vec![b' '; MAX_BODY_BYTES + extra];
-        let req = request("POST", WORKER_REQUEST_PATH, "", &[], &body);
+        let req = RawRequest::new("POST", WORKER_REQUEST_PATH, "", &[], &body);
         prop_assert_eq!(admit(&req, &[SECRET], 0), Err(Refusal::TooLarge(MAX_BODY_BYTES + extra)));
     }
 }

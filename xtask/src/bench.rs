@@ -11,7 +11,7 @@
 use crate::invoke;
 use crate::lambda_build::{self, BuildDirs, Libc};
 use crate::lambda_runtime_stub::{RuntimeApi, api_gateway_event};
-use crate::progress::step;
+use crate::progress::{Step, step};
 use crate::stub_aws::{self, StubAws, StubConfig};
 use anyhow::{Context, Result, bail, ensure};
 use std::collections::BTreeMap;
@@ -48,6 +48,19 @@ pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
     let rank = ((p / 100.0) * samples.len() as f64).ceil() as usize;
     samples[rank.clamp(1, samples.len()) - 1]
+}
+
+/// Ends a cold-start step and adds its row (median and p90 of `samples`) to the report.
+fn cold_start_row(report: &mut String, s: Step, what: &str, samples: &mut [Duration]) {
+    let (p50, p90) = (percentile(samples, 50.0), percentile(samples, 90.0));
+    s.done_with(&format!("median {}, p90 {}", ms(p50), ms(p90)));
+    let _ = writeln!(
+        report,
+        "| {what} ({} runs) | median {}, p90 {} |",
+        samples.len(),
+        ms(p50),
+        ms(p90)
+    );
 }
 
 fn ms(d: Duration) -> String {
@@ -193,17 +206,11 @@ pub async fn run(opts: &Options) -> Result<String> {
         stop(child);
         ensure!(status == 200, "status answered {status}");
     }
-    let (p50, p90) = (
-        percentile(&mut samples, 50.0),
-        percentile(&mut samples, 90.0),
-    );
-    s.done_with(&format!("median {}, p90 {}", ms(p50), ms(p90)));
-    let _ = writeln!(
-        report,
-        "| cold start, `serve`: exec → first `status` answered ({} runs) | median {}, p90 {} |",
-        opts.cold_starts,
-        ms(p50),
-        ms(p90)
+    cold_start_row(
+        &mut report,
+        s,
+        "cold start, `serve`: exec → first `status` answered",
+        &mut samples,
     );
 
     // Cold start under the Lambda Runtime API.
@@ -242,17 +249,11 @@ pub async fn run(opts: &Options) -> Result<String> {
             "the invocation was answered {answer}"
         );
     }
-    let (p50, p90) = (
-        percentile(&mut samples, 50.0),
-        percentile(&mut samples, 90.0),
-    );
-    s.done_with(&format!("median {}, p90 {}", ms(p50), ms(p90)));
-    let _ = writeln!(
-        report,
-        "| cold start, Lambda binary: exec → first invocation answered ({} runs) | median {}, p90 {} |",
-        opts.cold_starts,
-        ms(p50),
-        ms(p90)
+    cold_start_row(
+        &mut report,
+        s,
+        "cold start, Lambda binary: exec → first invocation answered",
+        &mut samples,
     );
 
     // Latency and AWS calls per start, on one warm `serve`.

@@ -118,6 +118,12 @@ pub async fn converse(stack: &Stack) -> Result<DemoReport> {
         .await
         .map_err(crate::aws::err("listing tasks"))?;
     let tasks_after_replay = running.task_arns().len();
+    ensure!(
+        tasks_after_replay == 1 && replay.json()["taskArn"] == task_arn.as_str(),
+        "the replay was not deduplicated: {} task(s) for this run; answer {}",
+        tasks_after_replay,
+        show(&replay)
+    );
     s.done_with(&format!(
         "{}; tasks for this run: {tasks_after_replay}",
         show(&replay)

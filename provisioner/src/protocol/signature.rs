@@ -31,6 +31,25 @@ pub struct RawRequest<'a> {
     pub body: &'a [u8],
 }
 
+impl<'a> RawRequest<'a> {
+    /// The parts in the order they are signed: method, path, query, headers, body.
+    pub fn new(
+        method: &'a str,
+        raw_path: &'a str,
+        raw_query: &'a str,
+        headers: &'a [(String, String)],
+        body: &'a [u8],
+    ) -> Self {
+        RawRequest {
+            method,
+            raw_path,
+            raw_query,
+            headers,
+            body,
+        }
+    }
+}
+
 impl std::fmt::Debug for RawRequest<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RawRequest")
