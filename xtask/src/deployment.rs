@@ -95,9 +95,7 @@ impl Deployment {
         })
     }
 
-    /// The `local` environment whose stack lives in `dir` (the default one, or a test's own). The
-    /// checkout's Terraform is staged again, so a plan or deploy shows the module as it is now, not as
-    /// it was at `local up`.
+    /// The `local` environment whose stack lives in `dir` (the default one, or a test's own).
     pub fn open_local(env: Environment, dir: &Path) -> Result<Deployment> {
         let info = local_stack::read_info(dir)?.with_context(|| {
             format!(
@@ -106,17 +104,11 @@ impl Deployment {
                 dir.display()
             )
         })?;
-        crate::terraform::stage_with_local_backend(
-            &dir.join("terraform"),
-            &dir.join("terraform.tfstate"),
-        )?;
         let terraform = Terraform::new(
             dir.join("terraform"),
             &aws::emulator_env(&info.aws_endpoint_url, &info.region),
             Some(dir.join("terraform.log")),
         )?;
-        // A module added since `local up` must be installed before it can be planned.
-        terraform.run(&["init", "-input=false", "-no-color"])?;
         Ok(Deployment {
             target: Target::Emulator {
                 endpoint: info.aws_endpoint_url.clone(),
@@ -214,6 +206,15 @@ pub struct PlanOutcome {
 
 /// `terraform plan -out`, then the Markdown summary from `terraform show`.
 pub fn plan(dep: &Deployment, out: Option<&Path>) -> Result<PlanOutcome> {
+    if dep.local.is_some() {
+        // The local stack plans the checkout's module as it is now, not the copy staged at `local up`
+        // (a module added since then must be installed, hence init).
+        crate::terraform::stage_with_local_backend(
+            &dep.work_dir.join("terraform"),
+            &dep.work_dir.join("terraform.tfstate"),
+        )?;
+        dep.terraform.run(&["init", "-input=false", "-no-color"])?;
+    }
     let plan_file = match out {
         Some(p) => std::path::absolute(p)?,
         None => dep.work_dir.join("plan.bin"),
