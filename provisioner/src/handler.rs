@@ -1,11 +1,11 @@
 //! The core request handler shared by every transport (Lambda, `provisioner serve`): size check, signature,
 //! command, action. Transports only translate their request into a [`RawRequest`] and the [`Reply`] back.
 
-use crate::config::{ConfigError, ConfigStore, Loaded, Settings};
+use crate::config::{ClusterConfig, ConfigError, ConfigStore, Loaded, Settings};
 use crate::launcher::{LaunchError, Launcher, StartOutcome};
 use crate::metrics::{self, Metric};
 use crate::protocol::{
-    Command, MAX_BODY_BYTES, RawRequest, Refusal, SignatureError, admit, precheck,
+    Command, MAX_BODY_BYTES, RawRequest, Refusal, SignatureError, StartRequest, admit, precheck,
 };
 use crate::reaper::{self, ReapReport};
 use serde_json::json;
@@ -119,6 +119,44 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 }
 
 impl Provisioner {
+    /// Launches the run's worker, or finds it: the one place a start is logged and counted, whichever
+    /// transport (HTTP or EventBridge) carried it.
+    pub(crate) async fn start_worker(
+        &self,
+        cluster: &ClusterConfig,
+        settings: &Settings,
+        start: &StartRequest,
+    ) -> Result<StartOutcome, LaunchError> {
+        let worker_name = start.ids.worker_name();
+        let outcome = self
+            .launcher
+            .start(cluster, &settings.worker_image, &settings.lifetimes, start)
+            .await;
+        let metric = match &outcome {
+            Ok(StartOutcome::Launched { task_arn }) => {
+                info!(task_arn, worker_name, "worker launched");
+                Metric::WorkersStarted
+            }
+            Ok(StartOutcome::AlreadyRunning { task_arn }) => {
+                info!(
+                    task_arn,
+                    worker_name, "worker already running; nothing launched"
+                );
+                Metric::DuplicateStarts
+            }
+            Ok(StartOutcome::AlreadyHandled) => {
+                info!(
+                    worker_name,
+                    "start already handled by ECS; its worker has ended"
+                );
+                Metric::DuplicateStarts
+            }
+            Err(_) => Metric::StartFailures,
+        };
+        metrics::record(&settings.deployment, metric, 1);
+        outcome
+    }
+
     pub fn new(
         settings: Result<Settings, ConfigError>,
         sdk: &aws_config::SdkConfig,
@@ -271,53 +309,14 @@ impl Provisioner {
                     json!({"version": 1, "status": "UNHEALTHY", "message": e.to_string()}),
                 ),
             },
-            Command::Start(start) => {
-                let worker_name = start.ids.worker_name();
-                match self
-                    .launcher
-                    .start(cluster, &settings.worker_image, &settings.lifetimes, &start)
-                    .await
-                {
-                    Ok(StartOutcome::Launched { task_arn }) => {
-                        info!(task_arn, worker_name, "worker launched");
-                        metrics::record(&settings.deployment, Metric::WorkersStarted, 1);
-                        Reply::json(
-                            200,
-                            json!({"status": "OK", "message": "worker launched",
-                                   "taskArn": task_arn, "workerName": worker_name}),
-                        )
-                    }
-                    Ok(StartOutcome::AlreadyRunning { task_arn }) => {
-                        info!(
-                            task_arn,
-                            worker_name, "worker already running; nothing launched"
-                        );
-                        metrics::record(&settings.deployment, Metric::DuplicateStarts, 1);
-                        Reply::json(
-                            200,
-                            json!({"status": "OK", "message": "worker already running",
-                                   "taskArn": task_arn, "workerName": worker_name}),
-                        )
-                    }
-                    Ok(StartOutcome::AlreadyHandled) => {
-                        info!(
-                            worker_name,
-                            "start already handled by ECS; its worker has ended"
-                        );
-                        metrics::record(&settings.deployment, Metric::DuplicateStarts, 1);
-                        Reply::json(
-                            200,
-                            json!({"status": "OK",
-                                   "message": "start already handled; the run's worker has ended",
-                                   "workerName": worker_name}),
-                        )
-                    }
-                    Err(e) => {
-                        metrics::record(&settings.deployment, Metric::StartFailures, 1);
-                        launch_failed(e)
-                    }
+            Command::Start(start) => match self.start_worker(cluster, settings, &start).await {
+                Ok(outcome) => {
+                    let mut answer = outcome.answer();
+                    answer["workerName"] = start.ids.worker_name().into();
+                    Reply::json(200, answer)
                 }
-            }
+                Err(e) => launch_failed(e),
+            },
             Command::Stop(ids) => {
                 match self
                     .launcher

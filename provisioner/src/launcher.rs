@@ -151,6 +151,36 @@ pub enum StartOutcome {
     AlreadyHandled,
 }
 
+impl StartOutcome {
+    /// What Control Room is told, whichever transport carried the start.
+    pub fn message(&self) -> &'static str {
+        match self {
+            StartOutcome::Launched { .. } => "worker launched",
+            StartOutcome::AlreadyRunning { .. } => "worker already running",
+            StartOutcome::AlreadyHandled => "start already handled; the run's worker has ended",
+        }
+    }
+
+    /// The run's task, when it has one.
+    pub fn task_arn(&self) -> Option<&str> {
+        match self {
+            StartOutcome::Launched { task_arn } | StartOutcome::AlreadyRunning { task_arn } => {
+                Some(task_arn)
+            }
+            StartOutcome::AlreadyHandled => None,
+        }
+    }
+
+    /// The answer's JSON: status, message and, when there is one, the task.
+    pub fn answer(&self) -> serde_json::Value {
+        let mut answer = serde_json::json!({"status": "OK", "message": self.message()});
+        if let Some(task_arn) = self.task_arn() {
+            answer["taskArn"] = task_arn.into();
+        }
+        answer
+    }
+}
+
 pub struct Launcher {
     ecs: aws_sdk_ecs::Client,
     /// family → task definition ARN, registered or found by this process.

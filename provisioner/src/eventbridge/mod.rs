@@ -35,19 +35,10 @@ mod handling {
     /// What became of an event that was handled (whatever the outcome, nothing is gained by a retry).
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum EventOutcome {
-        Launched {
-            task_arn: String,
-        },
-        /// A redelivered event: the run already has its task, nothing was launched.
-        AlreadyRunning {
-            task_arn: String,
-        },
-        /// A redelivered event whose worker was launched and has already ended.
-        AlreadyHandled,
+        /// Launched, or a redelivered event whose run already has (or had) its worker.
+        Started(StartOutcome),
         /// Cannot be acted on; sent to the dead-letter queue.
-        Rejected {
-            error: EventError,
-        },
+        Rejected { error: EventError },
     }
 
     /// The EventBridge side of the provisioner: the shared [`Provisioner`], the Encryption SDK clients and
@@ -81,22 +72,10 @@ mod handling {
             );
             async {
                 match self.outcome(event).await {
-                    Ok(EventOutcome::Launched { task_arn }) => {
-                        Ok(json!({"status": "OK", "message": "worker launched", "taskArn": task_arn}))
-                    }
-                    Ok(EventOutcome::AlreadyRunning { task_arn }) => Ok(
-                        json!({"status": "OK", "message": "worker already running", "taskArn": task_arn}),
-                    ),
-                    Ok(EventOutcome::AlreadyHandled) => Ok(
-                        json!({"status": "OK", "message": "start already handled; the run's worker has ended"}),
-                    ),
+                    Ok(EventOutcome::Started(outcome)) => Ok(outcome.answer()),
                     Ok(EventOutcome::Rejected { error }) => {
                         warn!(reason = error.kind(), error = %error, "event rejected");
-                        metrics::record(
-                            self.provisioner.deployment(),
-                            Metric::RejectedEvents,
-                            1,
-                        );
+                        metrics::record(self.provisioner.deployment(), Metric::RejectedEvents, 1);
                         self.dead_letter(event, &error).await?;
                         Ok(json!({"status": "REJECTED", "reason": error.kind(),
                                   "message": error.to_string()}))
@@ -161,40 +140,11 @@ mod handling {
                 link_token,
                 max_lifetime_seconds: None,
             };
-            match provisioner
-                .launcher
-                .start(
-                    &loaded.cluster,
-                    &settings.worker_image,
-                    &settings.lifetimes,
-                    &start,
-                )
+            provisioner
+                .start_worker(&loaded.cluster, settings, &start)
                 .await
-            {
-                Ok(StartOutcome::Launched { task_arn }) => {
-                    info!(
-                        task_arn,
-                        worker_name = start.ids.worker_name(),
-                        "worker launched"
-                    );
-                    metrics::record(&settings.deployment, Metric::WorkersStarted, 1);
-                    Ok(EventOutcome::Launched { task_arn })
-                }
-                Ok(StartOutcome::AlreadyRunning { task_arn }) => {
-                    info!(task_arn, "worker already running; nothing launched");
-                    metrics::record(&settings.deployment, Metric::DuplicateStarts, 1);
-                    Ok(EventOutcome::AlreadyRunning { task_arn })
-                }
-                Ok(StartOutcome::AlreadyHandled) => {
-                    info!("start already handled by ECS; its worker has ended");
-                    metrics::record(&settings.deployment, Metric::DuplicateStarts, 1);
-                    Ok(EventOutcome::AlreadyHandled)
-                }
-                Err(e) => {
-                    metrics::record(&settings.deployment, Metric::StartFailures, 1);
-                    Err(e.to_string())
-                }
-            }
+                .map(EventOutcome::Started)
+                .map_err(|e| e.to_string())
         }
 
         /// Parks a rejected event in the dead-letter queue, with why (a plain-text link token is redacted
