@@ -354,7 +354,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             match sync::sync(&opts, github.as_ref())? {
                 sync::Outcome::UpToDate { upstream_sha } => println!(
                     "already up to date with {} {} ({}): nothing to do",
-                    opts.upstream,
+                    opts.upstream_shown(),
                     opts.branch,
                     &upstream_sha[..12]
                 ),

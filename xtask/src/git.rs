@@ -106,9 +106,11 @@ impl Git {
     pub fn run(&self, args: &[&str]) -> Result<String> {
         let out = self.try_run(args)?;
         if !out.ok {
+            // A URL argument may carry a token (https://user:token@host/…): errors never show it.
+            let shown: Vec<String> = args.iter().map(|a| without_credentials(a)).collect();
             bail!(
                 "git {} failed: {}{}",
-                args.join(" "),
+                shown.join(" "),
                 out.stderr.trim(),
                 out.stdout.trim()
             );
@@ -124,5 +126,61 @@ impl Git {
             .filter(|l| !l.is_empty())
             .map(str::to_owned)
             .collect())
+    }
+}
+
+/// `url` without any credentials in it (`https://user:token@host/…` → `https://host/…`), for messages.
+pub fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_git_call_does_not_show_the_token_in_its_url() {
+        let dir = std::env::temp_dir().join(format!("odw-git-creds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let git = Git::new(&dir);
+        git.run(&["init", "--quiet"]).unwrap();
+        // Nothing listens on port 9 (discard): the fetch fails at once.
+        let err = git
+            .run(&[
+                "fetch",
+                "https://x-access-token:sekret-42@127.0.0.1:9/o/r.git",
+                "main",
+            ])
+            .unwrap_err()
+            .to_string();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(err.contains("https://127.0.0.1:9/o/r.git"), "{err}");
+        assert!(!err.contains("sekret-42"), "{err}");
+    }
+
+    #[test]
+    fn credentials_never_reach_messages() {
+        assert_eq!(
+            without_credentials("https://x-access-token:ghp_abc@github.com/o/r.git"),
+            "https://github.com/o/r.git"
+        );
+        assert_eq!(
+            without_credentials("https://github.com/o/r.git"),
+            "https://github.com/o/r.git"
+        );
+        assert_eq!(
+            without_credentials("https://github.com/o/r@v1.git"),
+            "https://github.com/o/r@v1.git"
+        );
+        assert_eq!(without_credentials("/srv/git/up.git"), "/srv/git/up.git");
     }
 }

@@ -6,7 +6,7 @@
 //! the fork has them. When other files conflict, the branch points at upstream's commit instead and the pull
 //! request lists the conflicting files and the commands that resolve them. Up to date: nothing happens.
 
-use crate::git::Git;
+use crate::git::{Git, without_credentials};
 use crate::github::{GitHub, PullRequest};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -28,6 +28,14 @@ pub struct Options {
     pub fork_owned: Vec<String>,
     /// Merge locally and report, but push nothing and open no pull request.
     pub dry_run: bool,
+}
+
+impl Options {
+    /// Upstream as messages, commit messages and pull requests name it: never with the credentials a
+    /// URL may carry.
+    pub fn upstream_shown(&self) -> String {
+        without_credentials(&self.upstream)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,20 +151,6 @@ fn owned(path: &str, prefixes: &[String]) -> bool {
     })
 }
 
-/// `url` without any credentials in it (`https://user:token@host/…` → `https://host/…`), for messages.
-pub fn without_credentials(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            match rest[..authority_end].rfind('@') {
-                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-                None => url.to_string(),
-            }
-        }
-        None => url.to_string(),
-    }
-}
-
 /// The commands a person runs to finish a conflicting sync.
 pub fn resolution_steps(remote: &str, branch: &str, sync_branch: &str) -> String {
     format!(
@@ -167,7 +161,7 @@ pub fn resolution_steps(remote: &str, branch: &str, sync_branch: &str) -> String
 /// Fetches `refspec` from `from` and returns the fetched commit.
 fn fetch(git: &Git, from: &str, branch: &str) -> Result<String> {
     git.run(&["fetch", "--quiet", "--no-tags", from, branch])
-        .with_context(|| format!("fetching {branch} from {from}"))?;
+        .with_context(|| format!("fetching {branch} from {}", without_credentials(from)))?;
     git.run(&["rev-parse", "FETCH_HEAD"])
 }
 
@@ -207,7 +201,7 @@ pub fn sync(opts: &Options, github: Option<&GitHub>) -> Result<Outcome> {
     if opts.dry_run {
         return Ok(outcome);
     }
-    let upstream_shown = without_credentials(&opts.upstream);
+    let upstream_shown = opts.upstream_shown();
     let (title, body) = match &outcome {
         Outcome::Merged { kept, .. } => (
             format!("Sync with upstream ({short})"),
@@ -346,7 +340,7 @@ fn merge_in(
         &format!(
             "Merge upstream {} ({} {})",
             &upstream_sha[..12],
-            opts.upstream,
+            opts.upstream_shown(),
             opts.branch
         ),
     ])?;
@@ -378,23 +372,6 @@ mod tests {
         assert!(!owned("terraform/environments.tf", &owned_paths));
         assert!(!owned("fork.toml.bak", &owned_paths));
         assert!(!owned("README.md", &owned_paths));
-    }
-
-    #[test]
-    fn credentials_never_reach_messages() {
-        assert_eq!(
-            without_credentials("https://x-access-token:ghp_abc@github.com/o/r.git"),
-            "https://github.com/o/r.git"
-        );
-        assert_eq!(
-            without_credentials("https://github.com/o/r.git"),
-            "https://github.com/o/r.git"
-        );
-        assert_eq!(
-            without_credentials("https://github.com/o/r@v1.git"),
-            "https://github.com/o/r@v1.git"
-        );
-        assert_eq!(without_credentials("/srv/git/up.git"), "/srv/git/up.git");
     }
 
     #[test]
