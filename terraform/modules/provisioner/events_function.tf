@@ -4,12 +4,13 @@
 # ECS, plus sending the events it rejects to the dead-letter queue.
 locals {
   events_function_name = "${var.name_prefix}-provisioner-events"
+  events_log_group     = "/aws/lambda/${local.events_function_name}"
 }
 
 resource "aws_cloudwatch_log_group" "events" {
   #checkov:skip=CKV_AWS_158:Log groups use the CloudWatch Logs service-managed encryption; a customer-managed KMS key is a deliberate non-default (cost, key policy management). Logs never contain the secret or link tokens.
   #checkov:skip=CKV_AWS_338:Retention is an operator choice (var.log_retention_days).
-  name              = "/aws/lambda/${local.events_function_name}"
+  name              = local.events_log_group
   retention_in_days = var.log_retention_days
 }
 
@@ -25,7 +26,7 @@ data "aws_iam_policy_document" "events" {
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.events_function_name}:*"]
+    resources = ["${local.log_group_arn_prefix}${local.events_log_group}:*"]
   }
 
   # Rejected events are parked by the function itself; failed invocations

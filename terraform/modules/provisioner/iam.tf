@@ -132,7 +132,7 @@ data "aws_iam_policy_document" "lambda" {
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.function_name}:*"]
+    resources = ["${local.log_group_arn_prefix}${local.lambda_log_group}:*"]
   }
 
   dynamic "statement" {

@@ -8,6 +8,11 @@ locals {
   account_id    = data.aws_caller_identity.current.account_id
   region        = data.aws_region.current.name
 
+  # Log groups are named (and their ARNs spelled out for the IAM policies, see
+  # iam.tf) from these, not read back from the resources.
+  log_group_arn_prefix = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:"
+  lambda_log_group     = "/aws/lambda/${local.function_name}"
+
   # A digest pins the exact image bytes; the tag is the fallback.
   worker_image = var.worker_image_digest != "" ? "${var.ecr_repository_url}@${var.worker_image_digest}" : "${var.ecr_repository_url}:${var.worker_image_tag}"
 
@@ -28,7 +33,7 @@ locals {
 resource "aws_cloudwatch_log_group" "lambda" {
   #checkov:skip=CKV_AWS_158:Log groups use the CloudWatch Logs service-managed encryption; a customer-managed KMS key is a deliberate non-default (cost, key policy management). Logs never contain the secret or link tokens.
   #checkov:skip=CKV_AWS_338:Retention is an operator choice (var.log_retention_days).
-  name              = "/aws/lambda/${local.function_name}"
+  name              = local.lambda_log_group
   retention_in_days = var.log_retention_days
 }
 
